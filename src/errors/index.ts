@@ -1,0 +1,91 @@
+/**
+ * Errors as data. Every error squall raises on purpose is a SquallError with a
+ * stable `code` (policy and tests read the code, never the message text), the
+ * component and stream involved when there is one, and a message that says
+ * what to do. An error that crosses a thread boundary loses its class: send
+ * `toData()` and rebuild it with `SquallError.fromData()` on the other side.
+ */
+export type ErrorCode =
+  // topology definition and submission
+  | 'E_TOPOLOGY_EMPTY'
+  | 'E_DUPLICATE_ID'
+  | 'E_RESERVED_ID'
+  | 'E_INVALID_ID'
+  | 'E_BAD_PARALLELISM'
+  | 'E_BAD_CONFIG'
+  | 'E_UNKNOWN_COMPONENT'
+  | 'E_UNKNOWN_STREAM'
+  | 'E_UNKNOWN_FIELD'
+  | 'E_DUPLICATE_FIELD'
+  | 'E_DUPLICATE_STREAM'
+  | 'E_SPOUT_INPUT'
+  | 'E_DIRECT_GROUPING'
+  | 'E_BAD_FACTORY'
+  | 'E_BAD_GROUPING'
+  // emits at run time
+  | 'E_EMIT_UNDECLARED_STREAM'
+  | 'E_EMIT_ARITY'
+  | 'E_EMIT_NOT_CLONEABLE'
+  | 'E_EMIT_DIRECT'
+  | 'E_EMIT_BAD_TASK'
+  | 'E_EMIT_BAD_ANCHOR'
+  // user code
+  | 'E_COMPONENT_THREW'
+  // modules and the CLI
+  | 'E_MODULE_NOT_FOUND'
+  | 'E_MODULE_LOAD'
+  | 'E_NO_TOPOLOGY_EXPORT'
+  | 'E_BAD_ARGUMENT'
+  // lifecycle
+  | 'E_BAD_STATE'
+  // invariants: a bug in squall, never an operating error
+  | 'E_INVARIANT';
+
+export interface ErrorData {
+  code: ErrorCode;
+  message: string;
+  component?: string | undefined;
+  stream?: string | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+export class SquallError extends Error {
+  readonly code: ErrorCode;
+  readonly component: string | undefined;
+  readonly stream: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(data: ErrorData, options?: { cause?: unknown }) {
+    super(data.message, options);
+    this.name = 'SquallError';
+    this.code = data.code;
+    this.component = data.component;
+    this.stream = data.stream;
+    this.details = data.details;
+  }
+
+  toData(): ErrorData {
+    return {
+      code: this.code,
+      message: this.message,
+      component: this.component,
+      stream: this.stream,
+      details: this.details,
+    };
+  }
+
+  static fromData(data: ErrorData): SquallError {
+    return new SquallError(data);
+  }
+}
+
+/** A broken invariant: a bug in squall, not something the user did. */
+export function invariant(condition: boolean, message: string): asserts condition {
+  if (!condition) {
+    throw new SquallError({ code: 'E_INVARIANT', message: `squall bug: ${message}` });
+  }
+}
+
+export function isSquallError(error: unknown): error is SquallError {
+  return error instanceof SquallError;
+}
