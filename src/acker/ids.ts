@@ -1,0 +1,69 @@
+import type { RandomSource } from '../runtime/random.ts';
+
+/**
+ * How many u32 values the pool holds: 16384 × 4 bytes = 64 KiB, the most Web
+ * Crypto fills in one getRandomValues call, so a refill is a single call for
+ * cryptoRandom and covers 8192 ids before the next one.
+ */
+const POOL_U32 = 16384;
+
+/**
+ * Random 64-bit ids (root ids and edge ids) held as two unsigned 32-bit
+ * halves, because JavaScript's `^` works on 32 bits and BigInt is too slow
+ * for the per-tuple path.
+ *
+ * `next()` returns nothing and writes `lo` and `hi` instead, so drawing an id
+ * allocates nothing: read both fields before the next call.
+ *
+ * @example
+ * const ids = new IdSource(cryptoRandom);
+ * ids.next();
+ * const rootLo = ids.lo, rootHi = ids.hi;
+ */
+export class IdSource {
+  /** Low 32 bits of the last id drawn, unsigned. */
+  lo = 0;
+  /** High 32 bits of the last id drawn, unsigned. */
+  hi = 0;
+
+  private readonly random: RandomSource;
+  private readonly pool = new Uint32Array(POOL_U32);
+  // Starts past the end so the first next() fills the pool.
+  private pos = POOL_U32;
+
+  constructor(random: RandomSource) {
+    this.random = random;
+  }
+
+  /** Draw a new non-zero id into `lo` and `hi`. */
+  next(): void {
+    // Zero is never an id: the acker reads an XOR value of zero as "tree
+    // complete", so an all-zero edge id would complete a tree early. One draw
+    // in 2^64 is zero; drawing again costs nothing in practice.
+    do {
+      if (this.pos >= POOL_U32) {
+        this.random.fillU32(this.pool);
+        this.pos = 0;
+      }
+      this.lo = this.pool[this.pos] >>> 0;
+      this.hi = this.pool[this.pos + 1] >>> 0;
+      this.pos += 2;
+    } while (this.lo === 0 && this.hi === 0);
+  }
+}
+
+/**
+ * A map key for an id: an exact integer of 53 bits, all of `lo` and the low 21
+ * bits of `hi`, so a plain `Map<number, …>` can hold ids without building
+ * strings. It is NOT unique: ids that differ only in the top 11 bits of `hi`
+ * share a key, so a map keyed by it must chain entries and compare `hi`
+ * (see IdMap). Both halves must be unsigned (`>>> 0`).
+ */
+export function idKey(lo: number, hi: number): number {
+  return (hi & 0x1fffff) * 4294967296 + lo;
+}
+
+/** The id as 16 hex digits, high half first, for logs and error messages. */
+export function idToHex(lo: number, hi: number): string {
+  return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
+}

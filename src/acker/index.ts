@@ -1,0 +1,10 @@
+/**
+ * The acker: Storm's XOR ledger that tracks each spout tuple's tree, plus the
+ * 64-bit ids and the id-keyed maps it runs on. Pure data; the runtime owns
+ * the `__acker` tasks, their mailboxes and the clock that calls `rotate()`.
+ */
+export { IdSource, idKey, idToHex } from './ids.ts';
+export { IdMap } from './id-map.ts';
+export { RotatingMap } from './rotating-map.ts';
+export { AckerLedger, ackerTaskFor } from './ledger.ts';
+export type { AckerSink } from './ledger.ts';

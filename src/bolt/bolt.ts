@@ -1,0 +1,97 @@
+import type { OutputDeclarer, TopologyContext } from '../topology/context.ts';
+import type { Tuple } from '../tuple/index.ts';
+
+/**
+ * A step that consumes tuples and emits others.
+ *
+ * Threading: all methods of one bolt task run on one thread, one tuple at a
+ * time. `execute` must not block; asynchronous work is allowed as long as the
+ * bolt acks or fails the input later through the collector (the input's tree
+ * stays in flight until then, within `messageTimeoutMs`, or call
+ * `resetTimeout`).
+ *
+ * - Every input must be acked or failed exactly once, or its tree times out.
+ *   Emit anchored to the input (`collector.emit(values, input)`) to make the
+ *   new tuple part of the input's tree; unanchored emits are not tracked.
+ * - An exception thrown from `execute` fails the input and is reported; the
+ *   task goes on with the next tuple.
+ * - Construct cheaply; create connections in `prepare`, never in the
+ *   constructor: the builder makes one instance just to read the declared
+ *   output fields.
+ * - `cleanup` runs on a graceful kill but is not guaranteed to run.
+ *
+ * @example
+ * class Upper implements Bolt {
+ *   private collector!: OutputCollector;
+ *   declareOutputFields(d: OutputDeclarer) { d.declare(['word']); }
+ *   prepare(_ctx: TopologyContext, collector: OutputCollector) { this.collector = collector; }
+ *   execute(input: Tuple) {
+ *     this.collector.emit([input.getString('word').toUpperCase()], input);
+ *     this.collector.ack(input);
+ *   }
+ * }
+ */
+export interface Bolt {
+  declareOutputFields(declarer: OutputDeclarer): void;
+  prepare(context: TopologyContext, collector: OutputCollector): void | Promise<void>;
+  execute(input: Tuple): void;
+  cleanup?(): void | Promise<void>;
+}
+
+/** Anchors for an emit: one input tuple, several, or none (unanchored). */
+export type Anchors = Tuple | readonly Tuple[] | null | undefined;
+
+export interface OutputCollector {
+  /** Emit on the default stream, anchored to `anchors` (or unanchored). */
+  emit(values: unknown[], anchors?: Anchors): void;
+  emitTo(stream: string, values: unknown[], anchors?: Anchors): void;
+  emitDirect(taskId: number, stream: string, values: unknown[], anchors?: Anchors): void;
+  ack(input: Tuple): void;
+  fail(input: Tuple): void;
+  /** Restart the timeout of every tree the input belongs to, for long work. */
+  resetTimeout(input: Tuple): void;
+  reportError(error: unknown): void;
+}
+
+/**
+ * The basic-bolt style: emits are anchored to the input automatically, the
+ * input is acked when `execute` returns, and failed when `execute` throws
+ * (a {@link FailedError} fails it quietly; any other error is also reported).
+ *
+ * @example
+ * class Split extends BasicBolt {
+ *   declareOutputFields(d: OutputDeclarer) { d.declare(['word']); }
+ *   execute(input: Tuple, out: BasicOutputCollector) {
+ *     for (const w of input.getString('sentence').split(' ')) out.emit([w]);
+ *   }
+ * }
+ */
+export abstract class BasicBolt {
+  /** Marks the basic style for the runtime. */
+  readonly basic = true as const;
+  abstract declareOutputFields(declarer: OutputDeclarer): void;
+  prepare?(context: TopologyContext): void | Promise<void>;
+  abstract execute(input: Tuple, collector: BasicOutputCollector): void;
+  cleanup?(): void | Promise<void>;
+}
+
+export interface BasicOutputCollector {
+  emit(values: unknown[]): void;
+  emitTo(stream: string, values: unknown[]): void;
+  emitDirect(taskId: number, stream: string, values: unknown[]): void;
+  /** Restart the timeout of the input's trees, for long work. */
+  resetTimeout(): void;
+  reportError(error: unknown): void;
+}
+
+/** Thrown from a bolt's execute to fail the input without reporting an error. */
+export class FailedError extends Error {
+  constructor(message = 'tuple failed') {
+    super(message);
+    this.name = 'FailedError';
+  }
+}
+
+export function isBasicBolt(x: Bolt | BasicBolt): x is BasicBolt {
+  return (x as BasicBolt).basic === true;
+}

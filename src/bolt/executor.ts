@@ -1,0 +1,262 @@
+import { ackerTaskFor } from '../acker/index.ts';
+import { SquallError } from '../errors/index.ts';
+import type { HostLink } from '../runtime/host-link.ts';
+import { Executor } from '../runtime/executor.ts';
+import { Ctl, CTL_ACK, CTL_FAIL, CTL_RESET } from '../runtime/messages.ts';
+import type { OutStream } from '../runtime/outputs.ts';
+import { checkEmit, directTaskError, notDirectError, undeclaredStream } from '../runtime/outputs.ts';
+import type { TopologyContext } from '../topology/context.ts';
+import { Tuple } from '../tuple/index.ts';
+import type { Anchors, BasicBolt, BasicOutputCollector, Bolt, OutputCollector } from './bolt.ts';
+import { FailedError, isBasicBolt } from './bolt.ts';
+
+const SETTLED_ACKED = 1;
+const SETTLED_FAILED = 2;
+
+/**
+ * Runs one bolt task: takes tuples from its mailbox one at a time while its
+ * downstream has room, and turns the bolt's emits, acks and fails into
+ * tuples for other tasks and tracking messages for the ackers (Storm's XOR
+ * scheme: an anchored emit gets a new edge id that is XORed into the
+ * anchor's out value and into the new tuple's id for each of the anchor's
+ * roots).
+ */
+export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
+  private bolt: Bolt | null = null;
+  private readonly ackers: readonly number[];
+  private readonly one = [0];
+  private readonly anchorOne: Tuple[] = [];
+  private defaultStream: OutStream | undefined;
+
+  constructor(
+    taskId: number,
+    component: string,
+    host: HostLink,
+    private readonly factory: () => Bolt | BasicBolt,
+    private readonly context: TopologyContext,
+    private readonly streams: Map<string, OutStream>,
+    capacity: number,
+  ) {
+    super(taskId, component, 'bolt', host, capacity);
+    this.ackers = host.ackerTasks;
+    this.defaultStream = streams.get('default');
+  }
+
+  async start(): Promise<void> {
+    const made = this.factory();
+    this.bolt = isBasicBolt(made) ? new BasicBoltAdapter(made) : made;
+    await this.bolt.prepare(this.context, this);
+  }
+
+  async stop(): Promise<void> {
+    const b = this.bolt;
+    if (b?.cleanup) await b.cleanup();
+  }
+
+  runSlice(budget: number): number {
+    const bolt = this.bolt!;
+    const mb = this.mailbox;
+    let n = 0;
+    while (n < budget && mb.size > 0 && this.downstreamHasRoom()) {
+      const input = mb.shift();
+      n++;
+      this.executed++;
+      try {
+        bolt.execute(input);
+      } catch (err) {
+        if (input.settled === 0) this.fail(input);
+        if (!(err instanceof FailedError)) this.reportError(err);
+      }
+    }
+    return n;
+  }
+
+  // --- collector -----------------------------------------------------------
+
+  emit(values: unknown[], anchors?: Anchors): void {
+    const s = this.defaultStream;
+    if (s === undefined) throw undeclaredStream(this.component, 'bolt', 'default', this.streams.keys());
+    this.send(s, values, anchors, -1);
+  }
+
+  emitTo(stream: string, values: unknown[], anchors?: Anchors): void {
+    const s = this.streams.get(stream);
+    if (s === undefined) throw undeclaredStream(this.component, 'bolt', stream, this.streams.keys());
+    this.send(s, values, anchors, -1);
+  }
+
+  emitDirect(taskId: number, stream: string, values: unknown[], anchors?: Anchors): void {
+    const s = this.streams.get(stream);
+    if (s === undefined) throw undeclaredStream(this.component, 'bolt', stream, this.streams.keys());
+    if (!s.direct || s.directTargets[taskId] !== 1) throw directTaskError(this.component, s, taskId);
+    this.send(s, values, anchors, taskId);
+  }
+
+  ack(input: Tuple): void {
+    if (input.settled !== 0) return; // acked or failed already: once only
+    input.settled = SETTLED_ACKED;
+    this.acked++;
+    const ids = input.ids;
+    if (ids === null) return;
+    const outLo = input.outLo;
+    const outHi = input.outHi;
+    for (let i = 0; i < ids.length; i += 4) {
+      const lo = ids[i]!;
+      const hi = ids[i + 1]!;
+      this.host.deliver(ackerTaskFor(lo, hi, this.ackers), new Ctl(CTL_ACK, lo, hi, (ids[i + 2]! ^ outLo) >>> 0, (ids[i + 3]! ^ outHi) >>> 0, this.taskId));
+    }
+  }
+
+  fail(input: Tuple): void {
+    if (input.settled !== 0) return;
+    input.settled = SETTLED_FAILED;
+    this.failed++;
+    const ids = input.ids;
+    if (ids === null) return;
+    for (let i = 0; i < ids.length; i += 4) {
+      const lo = ids[i]!;
+      const hi = ids[i + 1]!;
+      this.host.deliver(ackerTaskFor(lo, hi, this.ackers), new Ctl(CTL_FAIL, lo, hi, 0, 0, this.taskId));
+    }
+  }
+
+  resetTimeout(input: Tuple): void {
+    const ids = input.ids;
+    if (ids === null || input.settled !== 0) return;
+    for (let i = 0; i < ids.length; i += 4) {
+      const lo = ids[i]!;
+      const hi = ids[i + 1]!;
+      this.host.deliver(ackerTaskFor(lo, hi, this.ackers), new Ctl(CTL_RESET, lo, hi, 0, 0, this.taskId));
+    }
+  }
+
+  reportError(error: unknown): void {
+    this.host.reportError(this.component, this.taskId, error);
+  }
+
+  // in critical path: plain loops, no closures.
+  private send(s: OutStream, values: unknown[], anchors: Anchors, directTask: number): void {
+    checkEmit(this.component, s, values);
+    if (directTask < 0 && s.direct) throw notDirectError(this.component, s);
+    let list: readonly Tuple[];
+    if (anchors === undefined || anchors === null) {
+      list = this.anchorOne;
+      this.anchorOne.length = 0;
+    } else if (anchors instanceof Tuple) {
+      this.anchorOne.length = 1;
+      this.anchorOne[0] = anchors;
+      list = this.anchorOne;
+    } else {
+      list = anchors;
+    }
+    let tracked = false;
+    for (let a = 0; a < list.length; a++) {
+      const anchor = list[a]!;
+      if (anchor.settled !== 0) {
+        throw new SquallError({
+          code: 'E_EMIT_BAD_ANCHOR',
+          component: this.component,
+          stream: s.id,
+          message: `bolt '${this.component}' emitted on '${s.id}' anchored to a tuple it already ${anchor.settled === SETTLED_ACKED ? 'acked' : 'failed'}; emit anchored tuples before acking the input`,
+        });
+      }
+      if (anchor.ids !== null) tracked = true;
+    }
+    const host = this.host;
+    if (host.capture !== null) host.capture.record(this.component, s.id, this.taskId, values);
+    const idSource = host.ids;
+    const nRouters = directTask >= 0 ? 1 : s.routers.length;
+    for (let r = 0; r < nRouters; r++) {
+      let targets: readonly number[];
+      if (directTask >= 0) {
+        this.one[0] = directTask;
+        targets = this.one;
+      } else {
+        targets = s.routers[r]!.chooseTasks(values);
+      }
+      for (let i = 0; i < targets.length; i++) {
+        let tupleIds: number[] | null = null;
+        if (tracked) {
+          tupleIds = [];
+          for (let a = 0; a < list.length; a++) {
+            const anchor = list[a]!;
+            const aIds = anchor.ids;
+            if (aIds === null) continue;
+            // A new edge per anchor, as in Storm: one edge shared by two
+            // anchors of the same root would cancel out of the child's id,
+            // and the tree could complete before the child is processed.
+            idSource.next();
+            const eLo = idSource.lo;
+            const eHi = idSource.hi;
+            anchor.outLo ^= eLo;
+            anchor.outHi ^= eHi;
+            for (let k = 0; k < aIds.length; k += 4) addEdge(tupleIds, aIds[k]!, aIds[k + 1]!, eLo, eHi);
+          }
+        }
+        host.deliver(targets[i]!, new Tuple(values, this.component, s.id, this.taskId, s.fieldIndex, tupleIds));
+        this.emitted++;
+      }
+    }
+    this.anchorOne.length = 0;
+  }
+}
+
+/** XOR an edge id into the child's id for one root, adding the root if new. */
+function addEdge(ids: number[], rootLo: number, rootHi: number, eLo: number, eHi: number): void {
+  for (let i = 0; i < ids.length; i += 4) {
+    if (ids[i] === rootLo && ids[i + 1] === rootHi) {
+      ids[i + 2] = (ids[i + 2]! ^ eLo) >>> 0;
+      ids[i + 3] = (ids[i + 3]! ^ eHi) >>> 0;
+      return;
+    }
+  }
+  ids.push(rootLo, rootHi, eLo, eHi);
+}
+
+/**
+ * Runs a BasicBolt as a Bolt: emits anchored to the current input, ack after
+ * execute returns; a throw propagates to the executor, which fails the input.
+ */
+class BasicBoltAdapter implements Bolt, BasicOutputCollector {
+  private collector!: OutputCollector;
+  private input: Tuple | null = null;
+
+  constructor(private readonly inner: BasicBolt) {}
+
+  declareOutputFields(): void {}
+
+  prepare(context: TopologyContext, collector: OutputCollector): void | Promise<void> {
+    this.collector = collector;
+    return this.inner.prepare?.(context);
+  }
+
+  execute(input: Tuple): void {
+    this.input = input;
+    try {
+      this.inner.execute(input, this);
+    } finally {
+      this.input = null;
+    }
+    this.collector.ack(input);
+  }
+
+  cleanup(): void | Promise<void> {
+    return this.inner.cleanup?.();
+  }
+
+  emit(values: unknown[]): void {
+    this.collector.emit(values, this.input);
+  }
+  emitTo(stream: string, values: unknown[]): void {
+    this.collector.emitTo(stream, values, this.input);
+  }
+  emitDirect(taskId: number, stream: string, values: unknown[]): void {
+    this.collector.emitDirect(taskId, stream, values, this.input);
+  }
+  resetTimeout(): void {
+    if (this.input) this.collector.resetTimeout(this.input);
+  }
+  reportError(error: unknown): void {
+    this.collector.reportError(error);
+  }
+}

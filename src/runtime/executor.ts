@@ -1,0 +1,72 @@
+import type { Plan } from '../scheduler/index.ts';
+import type { ComponentDef, Topology, TopologyConfig } from '../topology/types.ts';
+import type { TopologyContext } from '../topology/context.ts';
+import type { HostLink } from './host-link.ts';
+import { Mailbox } from './mailbox.ts';
+import type { OutStream } from './outputs.ts';
+
+/**
+ * An executor is an actor: it owns one task's state and mailbox and handles
+ * one message at a time. The host calls `runSlice` to let it work through a
+ * bounded number of messages, so no task can starve another.
+ */
+export abstract class Executor<M> {
+  readonly mailbox: Mailbox<M>;
+  /** Mailboxes of the local tasks this task emits to: full ones hold it back. */
+  downstream: Mailbox<unknown>[] = [];
+  emitted = 0;
+  executed = 0;
+  acked = 0;
+  failed = 0;
+
+  constructor(
+    readonly taskId: number,
+    readonly component: string,
+    readonly kind: 'spout' | 'bolt' | 'acker',
+    protected readonly host: HostLink,
+    capacity: number,
+  ) {
+    this.mailbox = new Mailbox<M>(capacity);
+  }
+
+  /** Work through at most `budget` messages or emits; return how many. */
+  abstract runSlice(budget: number): number;
+  /** Create the user instance and open/prepare it. */
+  abstract start(): Promise<void>;
+  /** Close/cleanup the user instance. */
+  abstract stop(): Promise<void>;
+
+  downstreamHasRoom(): boolean {
+    const d = this.downstream;
+    for (let i = 0; i < d.length; i++) if (!d[i]!.hasRoom()) return false;
+    return true;
+  }
+}
+
+export function makeContext(
+  topology: Topology,
+  plan: Plan,
+  def: ComponentDef,
+  taskId: number,
+  runId: string,
+  host: HostLink,
+  outputs: Map<string, OutStream>,
+): TopologyContext {
+  const config: Readonly<Record<string, unknown>> = Object.freeze({ ...topology.config, ...def.config } as TopologyConfig);
+  return {
+    topologyName: topology.name,
+    runId,
+    componentId: def.id,
+    taskId,
+    taskIndex: plan.tasks[taskId]!.index,
+    componentTasks: plan.componentTasks.get(def.id)!,
+    config,
+    clock: host.clock,
+    random: host.random,
+    outputFields(stream = 'default') {
+      const s = outputs.get(stream);
+      if (!s) throw new RangeError(`'${def.id}' declares no stream '${stream}'`);
+      return s.fields;
+    },
+  };
+}

@@ -1,0 +1,219 @@
+import { AckerExecutor } from '../acker/executor.ts';
+import { IdSource } from '../acker/index.ts';
+import { BoltExecutor } from '../bolt/executor.ts';
+import type { BasicBolt, Bolt } from '../bolt/bolt.ts';
+import type { Plan } from '../scheduler/index.ts';
+import { SpoutExecutor, TIMEOUT_BUCKETS } from '../spout/executor.ts';
+import type { Spout } from '../spout/spout.ts';
+import type { Topology } from '../topology/types.ts';
+import { SYSTEM_COMPONENT, TICK_STREAM, Tuple, fieldIndexOf } from '../tuple/index.ts';
+import type { Clock } from './clock.ts';
+import type { Executor } from './executor.ts';
+import { makeContext } from './executor.ts';
+import type { CaptureSink, HostLink } from './host-link.ts';
+import type { Ctl } from './messages.ts';
+import { ACTIVATE, DEACTIVATE, ROTATE } from './messages.ts';
+import { buildOutputs } from './outputs.ts';
+import type { RandomSource } from './random.ts';
+
+/**
+ * How many messages an executor handles before the host moves to the next
+ * one. Small enough that a fast spout cannot hold the thread for long,
+ * large enough that the per-slice overhead (a few checks) disappears.
+ */
+const SLICE = 64;
+/** How long one turn may run before yielding to the event loop (timers, I/O, control). */
+const TURN_MS = 8;
+
+const TICK_FIELDS = fieldIndexOf(['tick']);
+
+export interface HostOptions {
+  hostId: number;
+  topology: Topology;
+  plan: Plan;
+  runId: string;
+  clock: Clock;
+  random: RandomSource;
+  capture: CaptureSink | null;
+  onError(component: string, task: number, error: unknown): void;
+}
+
+/**
+ * Runs the executors assigned to one thread. A turn gives every executor a
+ * slice of work, round after round, until nothing moves or the turn's time
+ * is up; then it yields to the event loop. With nothing to do it sleeps
+ * until a message is delivered or an idle spout is due to be polled again.
+ */
+export class Host implements HostLink {
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly ids: IdSource;
+  readonly capture: CaptureSink | null;
+  readonly ackerTasks: readonly number[];
+  readonly executors: Executor<unknown>[] = [];
+  readonly spouts: SpoutExecutor[] = [];
+  private readonly byTask: (Executor<unknown> | undefined)[] = [];
+  private readonly options: HostOptions;
+  private inTurn = false;
+  private scheduled = false;
+  private sleepTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  private readonly cancels: (() => void)[] = [];
+
+  constructor(options: HostOptions) {
+    this.options = options;
+    this.clock = options.clock;
+    this.random = options.random;
+    this.capture = options.capture;
+    this.ids = new IdSource(options.random);
+    this.ackerTasks = options.plan.ackerTasks;
+    const { topology, plan, runId } = options;
+    const capacity = topology.config.mailboxCapacity;
+    for (const taskId of plan.hosts[options.hostId]!.tasks) {
+      const info = plan.tasks[taskId]!;
+      let exec: Executor<unknown>;
+      const def = topology.components.get(info.component);
+      if (def === undefined) {
+        exec = new AckerExecutor(taskId, this, capacity, TIMEOUT_BUCKETS) as Executor<unknown>;
+      } else {
+        const outputs = buildOutputs(topology, plan, def, taskId, this.random);
+        const context = makeContext(topology, plan, def, taskId, runId, this, outputs);
+        if (def.kind === 'spout') {
+          const maxPending = Number(context.config['maxSpoutPending']);
+          const idleMax = Number(context.config['spoutIdleMaxMs']);
+          const s = new SpoutExecutor(taskId, def.id, this, def.factory as () => Spout, context, outputs, maxPending, idleMax, capacity);
+          this.spouts.push(s);
+          exec = s as Executor<unknown>;
+        } else {
+          exec = new BoltExecutor(taskId, def.id, this, def.factory as () => Bolt | BasicBolt, context, outputs, capacity) as Executor<unknown>;
+        }
+      }
+      this.executors.push(exec);
+      this.byTask[taskId] = exec;
+    }
+    this.wireDownstream();
+  }
+
+  /** Backpressure: each task watches the mailboxes of the local tasks it emits to. */
+  private wireDownstream(): void {
+    const { topology, plan } = this.options;
+    for (const exec of this.executors) {
+      if (exec.kind === 'acker') continue;
+      const seen = new Set<number>();
+      for (const target of topology.components.values()) {
+        if (!target.inputs.some((i) => i.component === exec.component)) continue;
+        for (const t of plan.componentTasks.get(target.id)!) {
+          const local = this.byTask[t];
+          if (local !== undefined && !seen.has(t)) {
+            seen.add(t);
+            exec.downstream.push(local.mailbox as never);
+          }
+        }
+      }
+    }
+  }
+
+  // in critical path
+  deliver(task: number, msg: Tuple | Ctl): void {
+    this.byTask[task]!.mailbox.push(msg);
+    if (!this.inTurn && !this.scheduled && this.running) this.wake();
+  }
+
+  reportError(component: string, task: number, error: unknown): void {
+    this.options.onError(component, task, error);
+  }
+
+  /** Create and open every instance, then start the timers. */
+  async start(): Promise<void> {
+    for (const e of this.executors) await e.start();
+    const { topology, plan } = this.options;
+    const timeout = topology.config.messageTimeoutMs;
+    const rotateEvery = timeout / (TIMEOUT_BUCKETS - 1);
+    const rotating = this.executors.filter((e) => e.kind === 'acker' || e.kind === 'spout');
+    if (rotating.length > 0) {
+      this.cancels.push(this.clock.every(rotateEvery, () => {
+        for (const e of rotating) this.deliver(e.taskId, ROTATE);
+      }));
+    }
+    for (const def of topology.components.values()) {
+      if (def.kind !== 'bolt' || def.tickFrequencyMs <= 0) continue;
+      const local = plan.componentTasks.get(def.id)!.filter((t) => this.byTask[t] !== undefined);
+      if (local.length === 0) continue;
+      this.cancels.push(this.clock.every(def.tickFrequencyMs, () => {
+        for (const t of local) this.deliver(t, new Tuple([this.clock.now()], SYSTEM_COMPONENT, TICK_STREAM, -1, TICK_FIELDS, null));
+      }));
+    }
+    this.running = true;
+    this.wake();
+  }
+
+  setActive(active: boolean): void {
+    for (const s of this.spouts) this.deliver(s.taskId, active ? ACTIVATE : DEACTIVATE);
+  }
+
+  pending(): number {
+    let n = 0;
+    for (const s of this.spouts) n += s.pending;
+    return n;
+  }
+
+  /** Stop the loop and timers, then close spouts and clean up bolts. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const c of this.cancels.splice(0)) c();
+    if (this.sleepTimer !== null) clearTimeout(this.sleepTimer);
+    this.sleepTimer = null;
+    for (const e of this.executors) {
+      try {
+        await e.stop();
+      } catch (err) {
+        this.reportError(e.component, e.taskId, err);
+      }
+    }
+  }
+
+  private wake(): void {
+    if (this.scheduled) return;
+    if (this.sleepTimer !== null) {
+      clearTimeout(this.sleepTimer);
+      this.sleepTimer = null;
+    }
+    this.scheduled = true;
+    setImmediate(this.turn);
+  }
+
+  private readonly turn = (): void => {
+    this.scheduled = false;
+    this.sleepTimer = null;
+    if (!this.running) return;
+    this.inTurn = true;
+    const execs = this.executors;
+    const deadline = performance.now() + TURN_MS;
+    let pass: number;
+    try {
+      do {
+        pass = 0;
+        for (let i = 0; i < execs.length; i++) pass += execs[i]!.runSlice(SLICE);
+      } while (pass > 0 && performance.now() < deadline);
+    } finally {
+      this.inTurn = false;
+    }
+    if (pass > 0) {
+      this.wake();
+      return;
+    }
+    // Nothing moved: sleep until a delivery wakes us or an idle spout is due.
+    let due = Infinity;
+    for (const s of this.spouts) if (s.active && s.idleUntil > 0 && s.idleUntil < due) due = s.idleUntil;
+    if (due !== Infinity) {
+      this.sleepTimer = setTimeout(() => this.wake(), Math.max(0, due - performance.now()));
+    }
+  };
+
+  /** True when no turn is due and every mailbox is empty. */
+  isQuiet(): boolean {
+    if (this.scheduled || this.inTurn) return false;
+    for (const e of this.executors) if (e.mailbox.size > 0) return false;
+    return true;
+  }
+}

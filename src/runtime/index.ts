@@ -1,0 +1,9 @@
+export { realClock, SimulatedClock } from './clock.ts';
+export type { Clock } from './clock.ts';
+export { cryptoRandom, SeededRandom } from './random.ts';
+export type { RandomSource } from './random.ts';
+export { submit, TopologyRun } from './run.ts';
+export type { KillOptions, SubmitOptions } from './run.ts';
+export type { CaptureSink } from './host-link.ts';
+export type { ComponentMetrics, MetricsSnapshot, ReportedError } from './metrics.ts';
+export type { TopologyStatus } from './status.ts';

@@ -1,0 +1,296 @@
+import { ackerTaskFor, RotatingMap } from '../acker/index.ts';
+import { invariant } from '../errors/index.ts';
+import { Histogram } from '../runtime/histogram.ts';
+import type { HostLink } from '../runtime/host-link.ts';
+import { Executor } from '../runtime/executor.ts';
+import type { Ctl } from '../runtime/messages.ts';
+import {
+  Ctl as CtlMsg,
+  CTL_ACTIVATE,
+  CTL_COMPLETED,
+  CTL_DEACTIVATE,
+  CTL_FAILED,
+  CTL_INIT,
+  CTL_RESET,
+  CTL_ROTATE,
+  CTL_TIMED_OUT,
+} from '../runtime/messages.ts';
+import type { OutStream } from '../runtime/outputs.ts';
+import { checkEmit, directTaskError, notDirectError, undeclaredStream } from '../runtime/outputs.ts';
+import type { TopologyContext } from '../topology/context.ts';
+import { Tuple } from '../tuple/index.ts';
+import type { Spout, SpoutOutputCollector } from './spout.ts';
+
+class PendingTree {
+  constructor(
+    readonly msgId: unknown,
+    readonly startMs: number,
+  ) {}
+}
+
+/** Rotating buckets of the pending map (see RotatingMap): expiry within [T, 1.5T]. */
+export const TIMEOUT_BUCKETS = 3;
+
+/**
+ * Runs one spout task: calls nextTuple while the task is under its pending
+ * limit and its downstream has room, tracks every tree it roots, and tells
+ * the spout ack or fail. It keeps its own timeout map as Storm does, so a
+ * tree whose acker was lost still times out.
+ */
+export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector {
+  private spout: Spout | null = null;
+  private readonly pendingMap = new RotatingMap<PendingTree>(TIMEOUT_BUCKETS);
+  private readonly ackers: readonly number[];
+  private readonly tracking: boolean;
+  private readonly one = [0];
+  /** Message ids to ack right away (no acker, or no subscriber): delivered after nextTuple returns, never inside it. */
+  private readonly immediate: unknown[] = [];
+  private defaultStream: OutStream | undefined;
+  active = false;
+  timedOut = 0;
+  readonly latency = new Histogram();
+  private idleMs = 0;
+  /** performance.now() before which nextTuple is not called (idle backoff). */
+  idleUntil = 0;
+
+  constructor(
+    taskId: number,
+    component: string,
+    host: HostLink,
+    private readonly factory: () => Spout,
+    private readonly context: TopologyContext,
+    private readonly streams: Map<string, OutStream>,
+    private readonly maxPending: number,
+    private readonly idleMaxMs: number,
+    capacity: number,
+  ) {
+    super(taskId, component, 'spout', host, capacity);
+    this.ackers = host.ackerTasks;
+    this.tracking = this.ackers.length > 0;
+    this.defaultStream = streams.get('default');
+  }
+
+  get pending(): number {
+    return this.pendingMap.size;
+  }
+
+  async start(): Promise<void> {
+    this.spout = this.factory();
+    await this.spout.open(this.context, this);
+  }
+
+  async stop(): Promise<void> {
+    const s = this.spout;
+    if (s?.close) await s.close();
+  }
+
+  isDone(): boolean {
+    const s = this.spout;
+    return s !== null && typeof s.isDone === 'function' && this.pendingMap.size === 0 && this.immediate.length === 0 && s.isDone();
+  }
+
+  hasDoneCheck(): boolean {
+    return typeof this.spout?.isDone === 'function';
+  }
+
+  // --- collector -----------------------------------------------------------
+
+  emit(values: unknown[], msgId?: unknown): void {
+    const s = this.defaultStream;
+    if (s === undefined) throw undeclaredStream(this.component, 'spout', 'default', this.streams.keys());
+    this.send(s, values, msgId, -1);
+  }
+
+  emitTo(stream: string, values: unknown[], msgId?: unknown): void {
+    const s = this.streams.get(stream);
+    if (s === undefined) throw undeclaredStream(this.component, 'spout', stream, this.streams.keys());
+    this.send(s, values, msgId, -1);
+  }
+
+  emitDirect(taskId: number, stream: string, values: unknown[], msgId?: unknown): void {
+    const s = this.streams.get(stream);
+    if (s === undefined) throw undeclaredStream(this.component, 'spout', stream, this.streams.keys());
+    if (!s.direct || s.directTargets[taskId] !== 1) throw directTaskError(this.component, s, taskId);
+    this.send(s, values, msgId, taskId);
+  }
+
+  reportError(error: unknown): void {
+    this.host.reportError(this.component, this.taskId, error);
+  }
+
+  // in critical path: plain loops, no closures.
+  private send(s: OutStream, values: unknown[], msgId: unknown, directTask: number): void {
+    checkEmit(this.component, s, values);
+    if (directTask < 0 && s.direct) throw notDirectError(this.component, s);
+    const host = this.host;
+    if (host.capture !== null) host.capture.record(this.component, s.id, this.taskId, values);
+    const tracked = msgId !== undefined && msgId !== null && this.tracking;
+    const ids = host.ids;
+    let rootLo = 0;
+    let rootHi = 0;
+    let xorLo = 0;
+    let xorHi = 0;
+    if (tracked) {
+      ids.next();
+      rootLo = ids.lo;
+      rootHi = ids.hi;
+    }
+    let sent = 0;
+    const nRouters = directTask >= 0 ? 1 : s.routers.length;
+    for (let r = 0; r < nRouters; r++) {
+      let targets: readonly number[];
+      if (directTask >= 0) {
+        this.one[0] = directTask;
+        targets = this.one;
+      } else {
+        targets = s.routers[r]!.chooseTasks(values);
+      }
+      for (let i = 0; i < targets.length; i++) {
+        let tupleIds: number[] | null = null;
+        if (tracked) {
+          ids.next();
+          xorLo ^= ids.lo;
+          xorHi ^= ids.hi;
+          tupleIds = [rootLo, rootHi, ids.lo, ids.hi];
+        }
+        host.deliver(targets[i]!, new Tuple(values, this.component, s.id, this.taskId, s.fieldIndex, tupleIds));
+        sent++;
+      }
+    }
+    this.emitted += sent;
+    if (msgId === undefined || msgId === null) return;
+    if (!tracked || sent === 0) {
+      // Nothing to track: the tree is complete as it is emitted (Storm does the same).
+      this.immediate.push(msgId);
+      return;
+    }
+    this.pendingMap.put(rootLo, rootHi, new PendingTree(msgId, host.clock.now()));
+    host.deliver(ackerTaskFor(rootLo, rootHi, this.ackers), new CtlMsg(CTL_INIT, rootLo, rootHi, xorLo >>> 0, xorHi >>> 0, this.taskId));
+  }
+
+  // --- actor loop ----------------------------------------------------------
+
+  runSlice(budget: number): number {
+    const spout = this.spout!;
+    const mb = this.mailbox;
+    let work = 0;
+    while (mb.size > 0 && work < budget) {
+      this.handle(spout, mb.shift());
+      work++;
+    }
+    if (this.immediate.length > 0) work += this.flushImmediate(spout);
+    if (!this.active) return work;
+    let calls = 0;
+    while (calls < budget) {
+      if (this.pendingMap.size >= this.maxPending || !this.downstreamHasRoom()) break;
+      if (this.idleUntil !== 0) {
+        if (performance.now() < this.idleUntil) break;
+        this.idleUntil = 0;
+      }
+      const before = this.emitted + this.immediate.length;
+      try {
+        spout.nextTuple();
+      } catch (err) {
+        this.reportError(err);
+      }
+      calls++;
+      if (this.immediate.length > 0) this.flushImmediate(spout);
+      if (this.emitted + this.immediate.length === before) {
+        // Nothing to emit: back off 1, 2, 4 ... spoutIdleMaxMs ms so an idle spout sleeps.
+        this.idleMs = this.idleMs === 0 ? 1 : Math.min(this.idleMs * 2, this.idleMaxMs);
+        this.idleUntil = performance.now() + this.idleMs;
+        break;
+      }
+      this.idleMs = 0;
+    }
+    return work + calls;
+  }
+
+  private flushImmediate(spout: Spout): number {
+    const q = this.immediate;
+    let n = 0;
+    // Acks delivered here may emit more immediates (a spout that emits in ack): bounded by the queue length seen now.
+    const len = q.length;
+    for (let i = 0; i < len; i++) {
+      this.acked++;
+      this.callAck(spout, q[i]);
+      n++;
+    }
+    q.splice(0, len);
+    return n;
+  }
+
+  private handle(spout: Spout, m: Ctl): void {
+    switch (m.kind) {
+      case CTL_COMPLETED: {
+        const p = this.pendingMap.remove(m.lo, m.hi);
+        if (p === undefined) return; // already timed out here
+        this.acked++;
+        this.latency.recordMs(this.host.clock.now() - p.startMs);
+        this.idleUntil = 0;
+        this.callAck(spout, p.msgId);
+        return;
+      }
+      case CTL_FAILED:
+      case CTL_TIMED_OUT: {
+        const p = this.pendingMap.remove(m.lo, m.hi);
+        if (p === undefined) return;
+        if (m.kind === CTL_FAILED) this.failed++;
+        else this.timedOut++;
+        this.idleUntil = 0;
+        this.callFail(spout, p.msgId);
+        return;
+      }
+      case CTL_RESET:
+        this.pendingMap.touch(m.lo, m.hi);
+        return;
+      case CTL_ROTATE:
+        this.pendingMap.rotate(this.expire);
+        return;
+      case CTL_ACTIVATE:
+        if (this.active) return;
+        this.active = true;
+        this.idleUntil = 0;
+        this.guard(() => spout.activate?.());
+        return;
+      case CTL_DEACTIVATE:
+        if (!this.active) return;
+        this.active = false;
+        this.guard(() => spout.deactivate?.());
+        return;
+      default:
+        invariant(false, `spout task ${this.taskId} got control message kind ${m.kind}`);
+    }
+  }
+
+  private readonly expire = (p: PendingTree): void => {
+    this.timedOut++;
+    this.callFail(this.spout!, p.msgId);
+  };
+
+  private callAck(spout: Spout, msgId: unknown): void {
+    if (spout.ack === undefined) return;
+    try {
+      spout.ack(msgId);
+    } catch (err) {
+      this.reportError(err);
+    }
+  }
+
+  private callFail(spout: Spout, msgId: unknown): void {
+    if (spout.fail === undefined) return;
+    try {
+      spout.fail(msgId);
+    } catch (err) {
+      this.reportError(err);
+    }
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.reportError(err);
+    }
+  }
+}

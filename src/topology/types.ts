@@ -1,0 +1,69 @@
+import type { BasicBolt, Bolt } from '../bolt/bolt.ts';
+import type { GroupingSpec } from '../grouping/index.ts';
+import type { Spout } from '../spout/spout.ts';
+
+export type SpoutFactory = () => Spout;
+export type BoltFactory = () => Bolt | BasicBolt;
+
+export interface StreamDef {
+  readonly id: string;
+  readonly fields: readonly string[];
+  readonly direct: boolean;
+}
+
+export interface InputDef {
+  readonly component: string;
+  readonly stream: string;
+  readonly grouping: GroupingSpec;
+}
+
+export interface ComponentDef {
+  readonly id: string;
+  readonly kind: 'spout' | 'bolt';
+  readonly factory: SpoutFactory | BoltFactory;
+  /** Number of tasks, each an executor (actor) of its own. */
+  readonly parallelism: number;
+  /** Merged over the topology config for this component's tasks. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Bolts: deliver a tick tuple to every task this often (ms); 0 for none. */
+  readonly tickFrequencyMs: number;
+  readonly inputs: readonly InputDef[];
+  readonly streams: ReadonlyMap<string, StreamDef>;
+}
+
+/** Topology-wide settings. Every limit is an option with its unit in its name. */
+export interface TopologyConfig {
+  /** Acker tasks; 0 disables tracking (tuples are acked as they are emitted). */
+  ackers: number;
+  /** A tuple tree not completed within this time fails as timed out. */
+  messageTimeoutMs: number;
+  /** Tuple trees in flight per spout task before nextTuple is held back. */
+  maxSpoutPending: number;
+  /** Tuples a task's mailbox holds before its producers are held back. */
+  mailboxCapacity: number;
+  /** How long a graceful kill waits for trees in flight before closing. */
+  killWaitMs: number;
+  /** Longest pause between nextTuple calls on a spout that emits nothing. */
+  spoutIdleMaxMs: number;
+  /** User settings, read from context.config by components. */
+  [key: string]: unknown;
+}
+
+export const DEFAULT_CONFIG: Readonly<TopologyConfig> = Object.freeze({
+  ackers: 1,
+  messageTimeoutMs: 30_000,
+  maxSpoutPending: 1000,
+  mailboxCapacity: 1024,
+  killWaitMs: 30_000,
+  spoutIdleMaxMs: 32,
+});
+
+export interface Topology {
+  readonly name: string;
+  readonly components: ReadonlyMap<string, ComponentDef>;
+  readonly config: Readonly<TopologyConfig>;
+}
+
+/** Prefix of system component and stream ids such as `__acker`. */
+export const RESERVED_PREFIX = '__';
+export const ACKER_COMPONENT = '__acker';
