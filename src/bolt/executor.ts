@@ -194,9 +194,10 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
           }
         }
         host.deliver(targets[i]!, new Tuple(values, this.component, s.id, this.taskId, s.fieldIndex, tupleIds));
-        this.emitted++;
+        this.transferred++;
       }
     }
+    this.emitted++;
     this.anchorOne.length = 0;
   }
 }

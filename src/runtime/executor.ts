@@ -14,7 +14,10 @@ export abstract class Executor<M> {
   readonly mailbox: Mailbox<M>;
   /** Mailboxes of the local tasks this task emits to: full ones hold it back. */
   downstream: Mailbox<unknown>[] = [];
+  /** Emit calls. */
   emitted = 0;
+  /** Tuples delivered to tasks (an emit to three tasks counts three). */
+  transferred = 0;
   executed = 0;
   acked = 0;
   failed = 0;

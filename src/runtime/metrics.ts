@@ -8,6 +8,8 @@ export interface ComponentMetrics {
   kind: 'spout' | 'bolt' | 'acker';
   tasks: number;
   emitted: number;
+  /** Tuples delivered to tasks: one emit to three tasks counts three. */
+  transferred: number;
   executed: number;
   /** Spouts: trees completed. Bolts: inputs acked. */
   acked: number;
@@ -81,7 +83,7 @@ export function snapshot(executors: readonly Executor<unknown>[], errors: ErrorL
   for (const e of executors) {
     let entry = byComponent.get(e.component);
     if (!entry) {
-      const m: ComponentMetrics = { id: e.component, kind: e.kind, tasks: 0, emitted: 0, executed: 0, acked: 0, failed: 0, errors: errors.perComponent.get(e.component) ?? 0 };
+      const m: ComponentMetrics = { id: e.component, kind: e.kind, tasks: 0, emitted: 0, transferred: 0, executed: 0, acked: 0, failed: 0, errors: errors.perComponent.get(e.component) ?? 0 };
       if (e.kind === 'spout') {
         m.timedOut = 0;
         m.pending = 0;
@@ -92,6 +94,7 @@ export function snapshot(executors: readonly Executor<unknown>[], errors: ErrorL
     const m = entry.m;
     m.tasks++;
     m.emitted += e.emitted;
+    m.transferred += e.transferred;
     m.executed += e.executed;
     m.acked += e.acked;
     m.failed += e.failed;

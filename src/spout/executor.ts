@@ -157,7 +157,8 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
         sent++;
       }
     }
-    this.emitted += sent;
+    this.emitted++;
+    this.transferred += sent;
     if (msgId === undefined || msgId === null) return;
     if (!tracked || sent === 0) {
       // Nothing to track: the tree is complete as it is emitted (Storm does the same).
@@ -187,7 +188,7 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
         if (performance.now() < this.idleUntil) break;
         this.idleUntil = 0;
       }
-      const before = this.emitted + this.immediate.length;
+      const before = this.emitted;
       try {
         spout.nextTuple();
       } catch (err) {
@@ -195,7 +196,7 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
       }
       calls++;
       if (this.immediate.length > 0) this.flushImmediate(spout);
-      if (this.emitted + this.immediate.length === before) {
+      if (this.emitted === before) {
         // Nothing to emit: back off 1, 2, 4 ... spoutIdleMaxMs ms so an idle spout sleeps.
         this.idleMs = this.idleMs === 0 ? 1 : Math.min(this.idleMs * 2, this.idleMaxMs);
         this.idleUntil = performance.now() + this.idleMs;

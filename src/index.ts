@@ -1,0 +1,19 @@
+/**
+ * squall: a Storm-style stream topology runtime. The public surface: build a
+ * topology from spouts and bolts, submit it, and watch it run.
+ */
+export { TopologyBuilder, InputDeclarer, DEFAULT_CONFIG, ACKER_COMPONENT } from './topology/index.ts';
+export type { BoltOptions, ComponentOptions, OutputDeclarer, Topology, TopologyConfig, TopologyContext } from './topology/index.ts';
+export { BasicBolt, FailedError } from './bolt/index.ts';
+export type { Anchors, BasicOutputCollector, Bolt, OutputCollector } from './bolt/index.ts';
+export { ReplayingSpout } from './spout/index.ts';
+export type { Message, ReplayOptions, Spout, SpoutOutputCollector } from './spout/index.ts';
+export { Tuple, DEFAULT_STREAM } from './tuple/index.ts';
+export { shuffle, fields, all, global, none, direct, localOrShuffle, partialKey, custom, fieldsHash } from './grouping/index.ts';
+export type { CustomGrouping, CustomGroupingContext, GroupingSpec } from './grouping/index.ts';
+export { submit, TopologyRun, realClock, SimulatedClock, cryptoRandom, SeededRandom } from './runtime/index.ts';
+export type { Clock, RandomSource, SubmitOptions, KillOptions, MetricsSnapshot, ComponentMetrics, ReportedError, TopologyStatus } from './runtime/index.ts';
+export { planTopology, evenStrategy } from './scheduler/index.ts';
+export type { Plan, SchedulingStrategy, TaskInfo } from './scheduler/index.ts';
+export { SquallError, isSquallError } from './errors/index.ts';
+export type { ErrorCode, ErrorData } from './errors/index.ts';

@@ -1,0 +1,3 @@
+export type { Spout, SpoutOutputCollector } from './spout.ts';
+export { ReplayingSpout } from './replaying.ts';
+export type { Message, ReplayOptions } from './replaying.ts';
