@@ -15,6 +15,8 @@ export interface ComponentMetrics {
   acked: number;
   /** Spouts: trees failed explicitly. Bolts: inputs failed. */
   failed: number;
+  /** Messages waiting in the component's mailboxes now. */
+  queued: number;
   /** Spouts only: trees that timed out (kept apart from explicit fails). */
   timedOut?: number;
   /** Spouts only: trees in flight now. */
@@ -83,7 +85,7 @@ export function snapshot(executors: readonly Executor<unknown>[], errors: ErrorL
   for (const e of executors) {
     let entry = byComponent.get(e.component);
     if (!entry) {
-      const m: ComponentMetrics = { id: e.component, kind: e.kind, tasks: 0, emitted: 0, transferred: 0, executed: 0, acked: 0, failed: 0, errors: errors.perComponent.get(e.component) ?? 0 };
+      const m: ComponentMetrics = { id: e.component, kind: e.kind, tasks: 0, emitted: 0, transferred: 0, executed: 0, queued: 0, acked: 0, failed: 0, errors: errors.perComponent.get(e.component) ?? 0 };
       if (e.kind === 'spout') {
         m.timedOut = 0;
         m.pending = 0;
@@ -95,6 +97,7 @@ export function snapshot(executors: readonly Executor<unknown>[], errors: ErrorL
     m.tasks++;
     m.emitted += e.emitted;
     m.transferred += e.transferred;
+    m.queued += e.mailbox.size;
     m.executed += e.executed;
     m.acked += e.acked;
     m.failed += e.failed;

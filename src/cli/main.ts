@@ -1,0 +1,56 @@
+import { Command, Option } from 'commander';
+import { describeCommand } from './describe.ts';
+import { collect } from './args.ts';
+import { formatFailure, wantStack } from './fail.ts';
+import { runCommand } from './run.ts';
+
+/**
+ * The `squall` command. Resolves to the exit code: 0 on success, 1 on a
+ * failure (printed as `squall: <CODE>: <message>`, no stack unless --stack or
+ * SQUALL_DEBUG=1). A second signal during a run exits at once with 130.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code = 0;
+  let stack = false;
+  const guard =
+    <A extends unknown[]>(action: (...args: A) => Promise<number>) =>
+    async (...args: A): Promise<void> => {
+      const opts = args[args.length - 2] as { stack?: boolean } | undefined;
+      stack = wantStack(opts?.stack);
+      code = await action(...args);
+    };
+
+  const program = new Command('squall')
+    .description('Run Storm-style stream topologies written in TypeScript.')
+    .showHelpAfterError(false)
+    .configureOutput({
+      // Commander's own usage errors get the same one-line shape as ours.
+      outputError: (text, writeErr) => writeErr(`squall: E_BAD_ARGUMENT: ${text.replace(/^error: /, '').trimEnd()}\n`),
+    });
+
+  program
+    .command('run')
+    .description('run a topology until --duration ends, SIGINT/SIGTERM, or (finite topologies) every spout is done')
+    .argument('<module>', 'topology module (.ts or .js) whose default export is a topology')
+    .option('--duration <seconds>', 'stop after this many seconds')
+    .option('--json', 'print one JSON object on stdout at the end, and no status line')
+    .addOption(new Option('--set <key=value>', 'override a config value (JSON if it parses, else a string); repeatable').argParser(collect))
+    .option('--stack', 'print stack traces with errors')
+    .action(guard((module: string, opts: Parameters<typeof runCommand>[1]) => runCommand(module, opts)));
+
+  program
+    .command('describe')
+    .description("print a topology's components, streams, groupings and plan")
+    .argument('<module>', 'topology module whose default export is a topology')
+    .option('--json', 'print JSON')
+    .option('--stack', 'print stack traces with errors')
+    .action(guard((module: string, opts: Parameters<typeof describeCommand>[1]) => describeCommand(module, opts)));
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    process.stderr.write(formatFailure(err, { stack: stack || wantStack(argv.includes('--stack')) }));
+    return 1;
+  }
+  return code;
+}

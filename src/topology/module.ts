@@ -1,0 +1,124 @@
+import { stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SquallError } from '../errors/index.ts';
+import type { ErrorData } from '../errors/index.ts';
+import type { Topology } from './types.ts';
+
+/**
+ * Import a topology module and return its topology. Every host (the CLI on the
+ * main thread, a worker thread later) loads the same module this way, so this
+ * file knows nothing of terminals or exit codes: it only throws SquallErrors.
+ *
+ * The module's default export is a Topology (`export default builder.build()`)
+ * or a function, possibly async, that returns one.
+ *
+ * - no file at the path: E_MODULE_NOT_FOUND
+ * - the import throws a SquallError (the builder's validation: E_DUPLICATE_ID,
+ *   ...): that error, unchanged, so its code reaches the user
+ * - the import throws anything else (syntax error, missing dependency):
+ *   E_MODULE_LOAD with the cause's message
+ * - no default export, or one that is not a topology: E_NO_TOPOLOGY_EXPORT
+ *
+ * @param path a file path, relative to `cwd`, or a `file:` URL
+ * @param cwd default `process.cwd()`
+ */
+export async function loadTopologyModule(path: string, cwd: string = process.cwd()): Promise<Topology> {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new SquallError({ code: 'E_BAD_ARGUMENT', message: 'a topology module path is needed, such as topologies/word-count.ts' });
+  }
+  const file = path.startsWith('file:') ? fileURLToPath(path) : isAbsolute(path) ? path : resolve(cwd, path);
+  if (!(await isFile(file))) {
+    throw new SquallError({
+      code: 'E_MODULE_NOT_FOUND',
+      message: `no topology module at ${file}; check the path (it is resolved from ${cwd})`,
+      details: { path: file },
+    });
+  }
+
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (cause) {
+    throw asSquallError(cause) ?? loadError(file, 'importing it threw', cause);
+  }
+
+  if (!('default' in namespace) || namespace['default'] === undefined) {
+    const named = Object.keys(namespace);
+    throw new SquallError({
+      code: 'E_NO_TOPOLOGY_EXPORT',
+      message:
+        `topology module ${file} has no default export` +
+        (named.length > 0 ? ` (it exports ${named.map((n) => `'${n}'`).join(', ')})` : '') +
+        '; end it with `export default builder.build()`',
+      details: { path: file },
+    });
+  }
+
+  let value: unknown = namespace['default'];
+  if (typeof value === 'function') {
+    try {
+      value = await (value as () => unknown)();
+    } catch (cause) {
+      throw asSquallError(cause) ?? loadError(file, 'its default export function threw', cause);
+    }
+  }
+  if (!isTopology(value)) {
+    throw new SquallError({
+      code: 'E_NO_TOPOLOGY_EXPORT',
+      message: `the default export of ${file} is ${describe(value)}, not a topology; use \`export default builder.build()\` (or a function that returns one)`,
+      details: { path: file },
+    });
+  }
+  return value;
+}
+
+/** A Topology as TopologyBuilder.build() makes it. */
+export function isTopology(value: unknown): value is Topology {
+  if (value === null || typeof value !== 'object') return false;
+  const t = value as Partial<Topology>;
+  return typeof t.name === 'string' && t.components instanceof Map && t.config !== null && typeof t.config === 'object';
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A SquallError as is. One thrown by another copy of squall (the module
+ * imported squall from elsewhere, so the class differs) is rebuilt from its
+ * fields: policy reads the code, and the code must survive.
+ */
+function asSquallError(err: unknown): SquallError | null {
+  if (err instanceof SquallError) return err;
+  if (err instanceof Error && err.name === 'SquallError' && typeof (err as { code?: unknown }).code === 'string') {
+    const e = err as Error & Partial<ErrorData>;
+    return new SquallError(
+      { code: e.code!, message: e.message, component: e.component, stream: e.stream, details: e.details },
+      { cause: err },
+    );
+  }
+  return null;
+}
+
+function loadError(file: string, what: string, cause: unknown): SquallError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new SquallError(
+    { code: 'E_MODULE_LOAD', message: `could not load topology module ${file}: ${what}: ${reason}`, details: { path: file } },
+    { cause },
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') {
+    const ctor = (value as object).constructor?.name;
+    return ctor && ctor !== 'Object' ? `a ${ctor}` : 'a plain object';
+  }
+  return `a ${typeof value}`;
+}

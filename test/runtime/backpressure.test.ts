@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BasicBolt, submit, TopologyBuilder } from '../../src/index.ts';
+import type { BasicOutputCollector, OutputDeclarer, Spout, SpoutOutputCollector, TopologyRun, Tuple } from '../../src/index.ts';
+
+class Firehose implements Spout {
+  private collector!: SpoutOutputCollector;
+  private n = 0;
+  declareOutputFields(d: OutputDeclarer) {
+    d.declare(['n']);
+  }
+  open(_c: unknown, collector: SpoutOutputCollector) {
+    this.collector = collector;
+  }
+  nextTuple() {
+    this.collector.emit([this.n++]);
+  }
+}
+
+class FanOut extends BasicBolt {
+  declareOutputFields(d: OutputDeclarer) {
+    d.declare(['n']);
+  }
+  execute(input: Tuple, out: BasicOutputCollector) {
+    for (let i = 0; i < 10; i++) out.emit([input.values[0]]);
+  }
+}
+
+/** About 100 times slower per tuple than the spout: a busy wait of 20 µs. */
+class Slow extends BasicBolt {
+  declareOutputFields() {}
+  execute() {
+    const end = performance.now() + 0.02;
+    while (performance.now() < end) {}
+  }
+}
+
+let run: TopologyRun | undefined;
+afterEach(async () => {
+  if (run && run.status !== 'killed') await run.kill({ waitMs: 0 });
+});
+
+describe('backpressure', () => {
+  it('keeps every mailbox within its capacity (plus one execute of fan-out) under a slow sink', async () => {
+    const capacity = 200;
+    const b = new TopologyBuilder('firehose');
+    b.setSpout('spout', () => new Firehose());
+    b.setBolt('fan', () => new FanOut()).shuffleGrouping('spout');
+    b.setBolt('slow', () => new Slow()).shuffleGrouping('fan');
+    run = await submit(b.build(), { config: { ackers: 0, mailboxCapacity: capacity } });
+    let maxFan = 0;
+    let maxSlow = 0;
+    const heap0 = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      const m = run.metrics().components;
+      maxFan = Math.max(maxFan, m.find((c) => c.id === 'fan')!.queued);
+      maxSlow = Math.max(maxSlow, m.find((c) => c.id === 'slow')!.queued);
+    }
+    const metrics = run.metrics().components;
+    const executed = metrics.find((c) => c.id === 'slow')!.executed;
+    expect(executed).toBeGreaterThan(1000); // it really ran
+    expect(maxFan).toBeLessThanOrEqual(capacity);
+    expect(maxSlow).toBeLessThanOrEqual(capacity + 9);
+    // The spout was held back: it emitted little more than the slow bolt took in.
+    const spoutEmitted = metrics.find((c) => c.id === 'spout')!.emitted;
+    expect(spoutEmitted * 10).toBeLessThanOrEqual(executed + capacity * 10 + capacity + 9);
+    expect(process.memoryUsage().heapUsed - heap0).toBeLessThan(64 * 1024 * 1024);
+  });
+});

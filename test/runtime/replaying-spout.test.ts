@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ReplayingSpout, SeededRandom, SimulatedClock, submit, TopologyBuilder } from '../../src/index.ts';
+import type { Message, OutputDeclarer, SpoutOutputCollector, TopologyContext, TopologyRun } from '../../src/index.ts';
+import { HoldBolt, until } from '../helpers.ts';
+
+class Letters extends ReplayingSpout<string> {
+  static last: Letters;
+  readonly emits: { id: string; at: number }[] = [];
+  readonly gaveUpOn: { id: string; failures: number }[] = [];
+  readonly ackedIds: string[] = [];
+  private queue = ['a', 'b'];
+
+  constructor() {
+    super({ initialBackoffMs: 100, multiplier: 2, maxBackoffMs: 250, maxRetries: 3 });
+  }
+  declareOutputFields(d: OutputDeclarer) {
+    d.declare(['letter']);
+  }
+  override open(context: TopologyContext, collector: SpoutOutputCollector) {
+    super.open(context, collector);
+    Letters.last = this;
+  }
+  protected nextMessage(): Message<string> | undefined {
+    const id = this.queue.shift();
+    if (id === undefined) return undefined;
+    this.emits.push({ id, at: this.context.clock.now() });
+    return { id, values: [id] };
+  }
+  override nextTuple() {
+    const before = this.replayed;
+    super.nextTuple();
+    if (this.replayed > before) this.emits.push({ id: 'replay', at: this.context.clock.now() });
+  }
+  protected override onAck(id: string) {
+    this.ackedIds.push(id);
+  }
+  protected override onGiveUp(m: Message<string>, failures: number) {
+    this.gaveUpOn.push({ id: m.id, failures });
+  }
+}
+
+let run: TopologyRun | undefined;
+afterEach(async () => {
+  if (run && run.status !== 'killed') await run.kill({ waitMs: 0 });
+});
+
+describe('ReplayingSpout', () => {
+  it('replays a failed message with exponential backoff, forgets it on ack, and gives up after maxRetries', async () => {
+    HoldBolt.instances = [];
+    const clock = new SimulatedClock();
+    const b = new TopologyBuilder('replay');
+    b.setSpout('letters', () => new Letters());
+    b.setBolt('hold', () => new HoldBolt()).shuffleGrouping('letters');
+    run = await submit(b.build(), { clock, random: new SeededRandom(9) });
+    const [hold] = HoldBolt.instances;
+    const spout = () => Letters.last;
+    await until(() => hold!.held.length === 2, 'both emitted');
+    // 'a' is acked, 'b' keeps failing.
+    hold!.collector.ack(hold!.held.shift()!);
+    const failB = async (expectedReplays: number) => {
+      hold!.failAll();
+      await until(() => spout().unsettled === 1 && hold!.held.length === 0, 'fail seen');
+      await new Promise((r) => setTimeout(r, 40));
+      expect(spout().replayed).toBe(expectedReplays);
+    };
+    await failB(0);
+    const waits: number[] = [];
+    for (const backoff of [100, 200, 250]) {
+      clock.advance(backoff - 1);
+      await new Promise((r) => setTimeout(r, 40));
+      expect(hold!.held.length).toBe(0); // not yet due
+      clock.advance(1);
+      await until(() => hold!.held.length === 1, `replay after ${backoff} ms`);
+      waits.push(backoff);
+      await failB(waits.length);
+    }
+    expect(spout().ackedIds).toEqual(['a']);
+    expect(spout().gaveUpOn).toEqual([{ id: 'b', failures: 4 }]);
+    expect(spout().unsettled).toBe(0);
+    expect(spout().isDone()).toBe(false); // an unbounded source is never done
+  });
+});
