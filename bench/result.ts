@@ -1,0 +1,35 @@
+/**
+ * What one benchmark reports. A child process prints exactly one of these as
+ * a JSON line; the parent (run.ts) collects them and prints the table or the
+ * JSON lines. Fields that do not apply to a benchmark are left out.
+ */
+export interface BenchResult {
+  bench: string;
+  mode: 'local';
+  threads: number;
+  /** Topology benchmarks only: whether tuples were emitted with message ids. */
+  acking?: boolean;
+  /** The benchmark's unit of work per second of the measured window (see bench/README.md). */
+  tuplesPerSec: number;
+  /** Acked topology benchmarks only: spout complete latency, 99th percentile. */
+  p99Ms?: number;
+  /** Resident set size at the end of the window. */
+  rssMb: number;
+}
+
+/** Options every benchmark gets from one.ts. */
+export interface BenchOptions {
+  /** Length of the measured window. */
+  seconds: number;
+  /** Run before the window and left out of the figures (JIT, first GCs, pools filling). */
+  warmupSeconds: number;
+}
+
+export function rssMb(): number {
+  return round(process.memoryUsage().rss / (1024 * 1024), 1);
+}
+
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
