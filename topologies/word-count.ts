@@ -6,8 +6,7 @@
  *   npx squall run topologies/word-count.ts --duration 10
  *   npx squall run topologies/word-count.ts --set sentences=100000 --json
  *
- * Config: `sentences` (how many to emit; 0, the default, runs until killed),
- * `splitParallelism`, `countParallelism`.
+ * Config: `sentences` (how many to emit; 0, the default, runs until killed).
  */
 import { BasicBolt, ReplayingSpout, TopologyBuilder } from '../src/index.ts';
 import type { BasicOutputCollector, Message, OutputDeclarer, TopologyContext, Tuple } from '../src/index.ts';

@@ -63,9 +63,10 @@ export class AckerLedger {
 
   /** The spout emitted a root: XOR of its edge ids, and the spout task. */
   init(rootLo: number, rootHi: number, xorLo: number, xorHi: number, spoutTask: number): void {
-    invariant(Number.isInteger(spoutTask) && spoutTask >= 0, `acker init with bad spout task ${spoutTask}`);
+    // Messages are built only when a check fails: this runs once per tree.
+    if (!(spoutTask >= 0) || !Number.isInteger(spoutTask)) invariant(false, `acker init with bad spout task ${spoutTask}`);
     const e = this.entry(rootLo, rootHi);
-    invariant(e.spoutTask < 0, `acker got a second init for root ${idToHex(rootLo, rootHi)}`);
+    if (e.spoutTask >= 0) invariant(false, `acker got a second init for root ${idToHex(rootLo, rootHi)}`);
     e.valLo = (e.valLo ^ xorLo) >>> 0;
     e.valHi = (e.valHi ^ xorHi) >>> 0;
     e.spoutTask = spoutTask;

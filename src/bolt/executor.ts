@@ -25,7 +25,6 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
   private bolt: Bolt | null = null;
   private readonly ackers: readonly number[];
   private readonly one = [0];
-  private readonly anchorOne: Tuple[] = [];
   private defaultStream: OutStream | undefined;
 
   constructor(
@@ -134,37 +133,29 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     this.host.reportError(this.component, this.taskId, error);
   }
 
-  // in critical path: plain loops, no closures.
+  // in critical path: plain loops, no closures, no array writes for the
+  // common single-anchor case (profiled: Array length writes cost 15%).
   private send(s: OutStream, values: unknown[], anchors: Anchors, directTask: number): void {
     checkEmit(this.component, s, values);
     if (directTask < 0 && s.direct) throw notDirectError(this.component, s);
-    let list: readonly Tuple[];
-    if (anchors === undefined || anchors === null) {
-      list = this.anchorOne;
-      this.anchorOne.length = 0;
-    } else if (anchors instanceof Tuple) {
-      this.anchorOne.length = 1;
-      this.anchorOne[0] = anchors;
-      list = this.anchorOne;
-    } else {
-      list = anchors;
-    }
+    let single: Tuple | null = null;
+    let many: readonly Tuple[] | null = null;
     let tracked = false;
-    for (let a = 0; a < list.length; a++) {
-      const anchor = list[a]!;
-      if (anchor.settled !== 0) {
-        throw new SquallError({
-          code: 'E_EMIT_BAD_ANCHOR',
-          component: this.component,
-          stream: s.id,
-          message: `bolt '${this.component}' emitted on '${s.id}' anchored to a tuple it already ${anchor.settled === SETTLED_ACKED ? 'acked' : 'failed'}; emit anchored tuples before acking the input`,
-        });
+    if (anchors === undefined || anchors === null) {
+      // unanchored
+    } else if (anchors instanceof Tuple) {
+      single = anchors;
+      this.checkAnchor(single, s);
+      tracked = single.ids !== null;
+    } else {
+      many = anchors;
+      for (let a = 0; a < many.length; a++) {
+        this.checkAnchor(many[a]!, s);
+        if (many[a]!.ids !== null) tracked = true;
       }
-      if (anchor.ids !== null) tracked = true;
     }
     const host = this.host;
     if (host.capture !== null) host.capture.record(this.component, s.id, this.taskId, values);
-    const idSource = host.ids;
     const nRouters = directTask >= 0 ? 1 : s.routers.length;
     for (let r = 0; r < nRouters; r++) {
       let targets: readonly number[];
@@ -178,27 +169,41 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
         let tupleIds: number[] | null = null;
         if (tracked) {
           tupleIds = [];
-          for (let a = 0; a < list.length; a++) {
-            const anchor = list[a]!;
-            const aIds = anchor.ids;
-            if (aIds === null) continue;
-            // A new edge per anchor, as in Storm: one edge shared by two
-            // anchors of the same root would cancel out of the child's id,
-            // and the tree could complete before the child is processed.
-            idSource.next();
-            const eLo = idSource.lo;
-            const eHi = idSource.hi;
-            anchor.outLo ^= eLo;
-            anchor.outHi ^= eHi;
-            for (let k = 0; k < aIds.length; k += 4) addEdge(tupleIds, aIds[k]!, aIds[k + 1]!, eLo, eHi);
-          }
+          if (single !== null) this.link(single, tupleIds);
+          else for (let a = 0; a < many!.length; a++) this.link(many![a]!, tupleIds);
         }
         host.deliver(targets[i]!, new Tuple(values, this.component, s.id, this.taskId, s.fieldIndex, tupleIds));
         this.transferred++;
       }
     }
     this.emitted++;
-    this.anchorOne.length = 0;
+  }
+
+  /**
+   * Make a new tuple part of an anchor's trees. A new edge per anchor, as in
+   * Storm: one edge shared by two anchors of the same root would cancel out
+   * of the child's id, and the tree could complete before the child is done.
+   */
+  private link(anchor: Tuple, tupleIds: number[]): void {
+    const aIds = anchor.ids;
+    if (aIds === null) return;
+    const idSource = this.host.ids;
+    idSource.next();
+    const eLo = idSource.lo;
+    const eHi = idSource.hi;
+    anchor.outLo ^= eLo;
+    anchor.outHi ^= eHi;
+    for (let k = 0; k < aIds.length; k += 4) addEdge(tupleIds, aIds[k]!, aIds[k + 1]!, eLo, eHi);
+  }
+
+  private checkAnchor(anchor: Tuple, s: OutStream): void {
+    if (anchor.settled === 0) return;
+    throw new SquallError({
+      code: 'E_EMIT_BAD_ANCHOR',
+      component: this.component,
+      stream: s.id,
+      message: `bolt '${this.component}' emitted on '${s.id}' anchored to a tuple it already ${anchor.settled === SETTLED_ACKED ? 'acked' : 'failed'}; emit anchored tuples before acking the input`,
+    });
   }
 }
 

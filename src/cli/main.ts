@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { describeCommand } from './describe.ts';
 import { collect } from './args.ts';
@@ -22,6 +23,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   const program = new Command('squall')
     .description('Run Storm-style stream topologies written in TypeScript.')
+    .version(packageVersion(), '-v, --version')
     .showHelpAfterError(false)
     .configureOutput({
       // Commander's own usage errors get the same one-line shape as ours.
@@ -53,4 +55,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   return code;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
 }

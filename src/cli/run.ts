@@ -35,39 +35,47 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
   try {
     const topology = await loadTopologyModule(modulePath);
     const run = await submit(topology, { config });
-    const tasks = run.plan.tasks.length - 1;
-    if (!json) {
-      process.stderr.write(
-        `running topology '${topology.name}' as run ${run.id} (${tasks} tasks on ${run.plan.hosts.length} host${run.plan.hosts.length === 1 ? '' : 's'})` +
-          `${durationS !== undefined ? ` for ${durationS} s` : ''}; Ctrl-C to stop\n`,
-      );
+    try {
+      return await runUntilStopped(run, signals, durationS, json, wantStack(options.stack));
+    } catch (err) {
+      // Do not leave a running topology behind a failure of our own.
+      if (run.status === 'active' || run.status === 'inactive') await run.kill({ waitMs: 0 }).catch(() => {});
+      throw err;
     }
-    const line = !json && process.stderr.isTTY ? new StatusLine(process.stderr, topology.name, sampler(run)) : null;
-    line?.start();
-
-    const stoppedBy = await waitForStop(run, signals, durationS === undefined ? undefined : durationS * 1000);
-    signals.stopping();
-    line?.stop();
-    const pending = run.pending();
-    if (!json && pending > 0) {
-      process.stderr.write(
-        `stopping: waiting up to ${run.topology.config.killWaitMs / 1000} s for ${pending} tree${pending === 1 ? '' : 's'} in flight; Ctrl-C again to force\n`,
-      );
-    }
-    const metrics = await run.kill();
-    const report = buildReport({
-      topology: topology.name,
-      runId: run.id,
-      status: run.status,
-      stoppedBy,
-      metrics,
-      withStacks: wantStack(options.stack),
-    });
-    await write(process.stdout, json ? JSON.stringify(report) + '\n' : formatSummary(report));
-    return 0;
   } finally {
     signals.dispose();
   }
+}
+
+async function runUntilStopped(
+  run: TopologyRun,
+  signals: StopSignals,
+  durationS: number | undefined,
+  json: boolean,
+  withStacks: boolean,
+): Promise<number> {
+  const name = run.topology.name;
+  if (!json) {
+    const tasks = run.plan.tasks.length - 1;
+    const hosts = run.plan.hosts.length;
+    const forHow = durationS !== undefined ? ` for ${durationS} s` : '';
+    process.stderr.write(`running topology '${name}' as run ${run.id} (${tasks} tasks on ${hosts} host${hosts === 1 ? '' : 's'})${forHow}; Ctrl-C to stop\n`);
+  }
+  const line = !json && process.stderr.isTTY ? new StatusLine(process.stderr, name, sampler(run)) : null;
+  line?.start();
+
+  const stoppedBy = await waitForStop(run, signals, durationS === undefined ? undefined : durationS * 1000);
+  signals.stopping();
+  line?.stop();
+  const pending = run.pending();
+  if (!json && pending > 0) {
+    const waitS = run.topology.config.killWaitMs / 1000;
+    process.stderr.write(`stopping: waiting up to ${waitS} s for ${pending} tree${pending === 1 ? '' : 's'} in flight; Ctrl-C again to force\n`);
+  }
+  const metrics = await run.kill();
+  const report = buildReport({ topology: name, runId: run.id, status: run.status, stoppedBy, metrics, withStacks });
+  await write(process.stdout, json ? JSON.stringify(report) + '\n' : formatSummary(report));
+  return 0;
 }
 
 function sampler(run: TopologyRun) {

@@ -21,6 +21,8 @@ export interface RunReport {
   spouts: Record<string, SpoutReport>;
   totals: MetricsSnapshot['totals'];
   errors: ErrorReport[];
+  /** Distinct error reports not kept because the run's error log was full. */
+  errorsDropped: number;
 }
 
 export interface ComponentReport {
@@ -97,6 +99,7 @@ export function buildReport(input: ReportInput): RunReport {
     spouts,
     totals: { ...metrics.totals },
     errors: metrics.errors.map((e) => errorReport(e, input.withStacks)),
+    errorsDropped: metrics.errorsDropped,
   };
 }
 
@@ -150,6 +153,7 @@ export function formatSummary(r: RunReport): string {
       r.errors.map((e) => [e.component, e.task, e.code ?? '-', e.count, e.message.replace(/\s+/g, ' ')]),
     );
     for (const e of r.errors) if (e.stack) out += `\n${e.component} (task ${e.task}):\n${e.stack}\n`;
+    if (r.errorsDropped > 0) out += `(${formatNumber(r.errorsDropped)} more distinct errors were not kept)\n`;
   } else {
     out += 'no errors reported\n';
   }

@@ -30,6 +30,9 @@ export interface ReportedError {
   component: string;
   task: number;
   code: string | undefined;
+  /** The stream involved, for squall's own errors. */
+  stream: string | undefined;
+  details: Record<string, unknown> | undefined;
   message: string;
   stack: string | undefined;
   /** How many times this component reported this message. */
@@ -41,6 +44,8 @@ export interface MetricsSnapshot {
   components: ComponentMetrics[];
   totals: { emitted: number; acked: number; failed: number; timedOut: number; pending: number };
   errors: ReportedError[];
+  /** Distinct error reports not kept because the log was full. */
+  errorsDropped: number;
 }
 
 /** Errors kept per run; repeats of one message from one component are counted, not stored again. */
@@ -67,7 +72,9 @@ export class ErrorLog {
     this.byKey.set(key, {
       component,
       task,
-      code: error instanceof SquallError ? error.code : undefined,
+      code: error instanceof SquallError ? error.code : 'E_COMPONENT_THREW',
+      stream: error instanceof SquallError ? error.stream : undefined,
+      details: error instanceof SquallError ? error.details : undefined,
       message,
       stack: error instanceof Error ? error.stack : undefined,
       count: 1,
@@ -118,7 +125,7 @@ export function snapshot(executors: readonly Executor<unknown>[], errors: ErrorL
     if (h) m.completeLatencyMs = { p50: round(h.percentileMs(0.5)), p99: round(h.percentileMs(0.99)), max: round(h.max) };
     components.push(m);
   }
-  return { uptimeMs, components, totals, errors: errors.list() };
+  return { uptimeMs, components, totals, errors: errors.list(), errorsDropped: errors.dropped };
 }
 
 function round(x: number): number {

@@ -45,6 +45,8 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
   private readonly one = [0];
   /** Message ids to ack right away (no acker, or no subscriber): delivered after nextTuple returns, never inside it. */
   private readonly immediate: unknown[] = [];
+  /** Message ids whose emit threw: failed after nextTuple returns. */
+  private readonly immediateFails: unknown[] = [];
   private defaultStream: OutStream | undefined;
   active = false;
   timedOut = 0;
@@ -86,7 +88,7 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
 
   isDone(): boolean {
     const s = this.spout;
-    return s !== null && typeof s.isDone === 'function' && this.pendingMap.size === 0 && this.immediate.length === 0 && s.isDone();
+    return s !== null && typeof s.isDone === 'function' && this.pendingMap.size === 0 && this.immediate.length === 0 && this.immediateFails.length === 0 && s.isDone();
   }
 
   hasDoneCheck(): boolean {
@@ -96,22 +98,44 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
   // --- collector -----------------------------------------------------------
 
   emit(values: unknown[], msgId?: unknown): void {
-    const s = this.defaultStream;
-    if (s === undefined) throw undeclaredStream(this.component, 'spout', 'default', this.streams.keys());
-    this.send(s, values, msgId, -1);
+    try {
+      const s = this.defaultStream;
+      if (s === undefined) throw undeclaredStream(this.component, 'spout', 'default', this.streams.keys());
+      this.send(s, values, msgId, -1);
+    } catch (err) {
+      this.rejected(msgId, err);
+    }
   }
 
   emitTo(stream: string, values: unknown[], msgId?: unknown): void {
-    const s = this.streams.get(stream);
-    if (s === undefined) throw undeclaredStream(this.component, 'spout', stream, this.streams.keys());
-    this.send(s, values, msgId, -1);
+    try {
+      const s = this.streams.get(stream);
+      if (s === undefined) throw undeclaredStream(this.component, 'spout', stream, this.streams.keys());
+      this.send(s, values, msgId, -1);
+    } catch (err) {
+      this.rejected(msgId, err);
+    }
   }
 
   emitDirect(taskId: number, stream: string, values: unknown[], msgId?: unknown): void {
-    const s = this.streams.get(stream);
-    if (s === undefined) throw undeclaredStream(this.component, 'spout', stream, this.streams.keys());
-    if (!s.direct || s.directTargets[taskId] !== 1) throw directTaskError(this.component, s, taskId);
-    this.send(s, values, msgId, taskId);
+    try {
+      const s = this.streams.get(stream);
+      if (s === undefined) throw undeclaredStream(this.component, 'spout', stream, this.streams.keys());
+      if (!s.direct || s.directTargets[taskId] !== 1) throw directTaskError(this.component, s, taskId);
+      this.send(s, values, msgId, taskId);
+    } catch (err) {
+      this.rejected(msgId, err);
+    }
+  }
+
+  /**
+   * An emit that threw never registered its tree, so nothing would ever
+   * settle its message id: fail it (after nextTuple returns) so the spout
+   * can replay it, and let the error reach the caller.
+   */
+  private rejected(msgId: unknown, err: unknown): never {
+    if (msgId !== undefined && msgId !== null) this.immediateFails.push(msgId);
+    throw err;
   }
 
   reportError(error: unknown): void {
@@ -179,7 +203,7 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
       this.handle(spout, mb.shift());
       work++;
     }
-    if (this.immediate.length > 0) work += this.flushImmediate(spout);
+    if (this.immediate.length > 0 || this.immediateFails.length > 0) work += this.flushImmediate(spout);
     if (!this.active) return work;
     let calls = 0;
     while (calls < budget) {
@@ -195,7 +219,7 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
         this.reportError(err);
       }
       calls++;
-      if (this.immediate.length > 0) this.flushImmediate(spout);
+      if (this.immediate.length > 0 || this.immediateFails.length > 0) this.flushImmediate(spout);
       if (this.emitted === before) {
         // Nothing to emit: back off 1, 2, 4 ... spoutIdleMaxMs ms so an idle spout sleeps.
         this.idleMs = this.idleMs === 0 ? 1 : Math.min(this.idleMs * 2, this.idleMaxMs);
@@ -208,17 +232,18 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
   }
 
   private flushImmediate(spout: Spout): number {
-    const q = this.immediate;
-    let n = 0;
-    // Acks delivered here may emit more immediates (a spout that emits in ack): bounded by the queue length seen now.
-    const len = q.length;
-    for (let i = 0; i < len; i++) {
+    // Callbacks here may emit and queue more: take only what is queued now.
+    const acks = this.immediate.splice(0);
+    const fails = this.immediateFails.splice(0);
+    for (let i = 0; i < acks.length; i++) {
       this.acked++;
-      this.callAck(spout, q[i]);
-      n++;
+      this.callAck(spout, acks[i]);
     }
-    q.splice(0, len);
-    return n;
+    for (let i = 0; i < fails.length; i++) {
+      this.failed++;
+      this.callFail(spout, fails[i]);
+    }
+    return acks.length + fails.length;
   }
 
   private handle(spout: Spout, m: Ctl): void {

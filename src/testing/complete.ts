@@ -73,7 +73,7 @@ export async function completeTopology(topology: Topology, options: CompleteOpti
       if (performance.now() > deadline) {
         throw new SquallError({
           code: 'E_BAD_STATE',
-          message: `topology '${topology.name}' did not complete within ${options.timeoutMs ?? 60_000} ms (pending trees: ${run.pending()})`,
+          message: `topology '${topology.name}' did not complete within ${options.timeoutMs ?? 60_000} ms (pending trees: ${run.pending()})${describeErrors(run)}`,
         });
       }
       if (run.isQuiet() && clock instanceof SimulatedClock) {
@@ -101,6 +101,12 @@ export async function completeTopology(topology: Topology, options: CompleteOpti
     errors: metrics.errors,
     advancedMs: clock.now() - start,
   };
+}
+
+function describeErrors(run: TopologyRun): string {
+  const errors = run.metrics().errors;
+  if (errors.length === 0) return '';
+  return `; errors reported: ${errors.map((e) => `${e.component}: ${e.code ?? 'error'}: ${e.message} (x${e.count})`).join('; ')}`;
 }
 
 function progress(run: TopologyRun): number {

@@ -107,8 +107,11 @@ function asSquallError(err: unknown): SquallError | null {
 
 function loadError(file: string, what: string, cause: unknown): SquallError {
   const reason = cause instanceof Error ? cause.message : String(cause);
+  const hint = /require\(\) (of )?ES Module/i.test(reason)
+    ? '; a .ts file outside a package with "type": "module" is loaded as CommonJS: name it .mts or add "type": "module" to its package.json'
+    : '';
   return new SquallError(
-    { code: 'E_MODULE_LOAD', message: `could not load topology module ${file}: ${what}: ${reason}`, details: { path: file } },
+    { code: 'E_MODULE_LOAD', message: `could not load topology module ${file}: ${what}: ${hint ? reason.replace(/\.$/, '') : reason}${hint}`, details: { path: file } },
     { cause },
   );
 }

@@ -48,6 +48,12 @@ export function validateTopology(name: string, defs: readonly ComponentDef[], co
         message: `bolt '${d.id}' has tickFrequencyMs ${String(d.tickFrequencyMs)}; use a positive number of milliseconds, or 0 for no ticks`,
       });
     }
+    try {
+      validateConfig({ ...config, ...d.config });
+    } catch (err) {
+      const e = err as SquallError;
+      throw new SquallError({ code: e.code, component: d.id, details: e.details, message: `${d.kind} '${d.id}': ${e.message}` });
+    }
     if (d.kind === 'spout' && d.inputs.length > 0) {
       throw new SquallError({
         code: 'E_SPOUT_INPUT',

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { TopologyDescription } from '../../src/cli/describe.ts';
+import { TIMEOUT_MS, runCli } from './cli.ts';
+
+describe('squall describe', () => {
+  it(
+    'lists components, streams, groupings and the plan',
+    async () => {
+      const r = await runCli(['describe', 'topologies/word-count.ts']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain("topology 'word-count'");
+      expect(r.stdout).toMatch(/^sentences\s+spout\s+1\s/m);
+      expect(r.stdout).toMatch(/^split\s+bolt\s+2\s/m);
+      expect(r.stdout).toMatch(/^count\s+bolt\s+2\s/m);
+      expect(r.stdout).toMatch(/^count\s+default\s+word, count$/m);
+      expect(r.stdout).toMatch(/^count\s+split\/default\s+fields\(word\)$/m);
+      expect(r.stdout).toMatch(/^split\s+sentences\/default\s+shuffle$/m);
+      expect(r.stdout).toContain('plan: 6 tasks on 1 host');
+      // Task ids follow sorted component ids, then the ackers.
+      expect(r.stdout).toMatch(/^\s+1\s+count\s+0\s+0$/m);
+      expect(r.stdout).toMatch(/^\s+3\s+sentences\s+0\s+0$/m);
+      expect(r.stdout).toMatch(/^\s+6\s+__acker\s+0\s+0$/m);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'prints the same as JSON with --json',
+    async () => {
+      const r = await runCli(['describe', 'topologies/word-count.ts', '--json']);
+      expect(r.code).toBe(0);
+      const d = JSON.parse(r.stdout) as TopologyDescription;
+      expect(d.topology).toBe('word-count');
+      expect(d.config['ackers']).toBe(1);
+      expect(d.components['sentences']).toMatchObject({ kind: 'spout', parallelism: 1, streams: { default: { fields: ['sentence'], direct: false } }, inputs: [] });
+      expect(d.components['count']!.inputs).toEqual([{ component: 'split', stream: 'default', grouping: { type: 'fields', fields: ['word'] } }]);
+      expect(d.components['split']!.inputs).toEqual([{ component: 'sentences', stream: 'default', grouping: { type: 'shuffle' } }]);
+      expect(d.plan.hosts).toEqual([{ hostId: 0, tasks: [1, 2, 3, 4, 5, 6] }]);
+      expect(d.plan.tasks.map((t) => t.component)).toEqual(['count', 'count', 'sentences', 'split', 'split', '__acker']);
+      expect(d.plan.tasks.every((t) => t.host === 0)).toBe(true);
+    },
+    TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { TIMEOUT_MS, runCli } from './cli.ts';
+
+/** One line `squall: <CODE>: ...`, exit 1, no stack trace. */
+function expectFailure(r: { code: number | null; stdout: string; stderr: string }, code: string): void {
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(new RegExp(`^squall: ${code}: `));
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+}
+
+describe('squall failures', () => {
+  it(
+    'reports a missing module as E_MODULE_NOT_FOUND with its absolute path',
+    async () => {
+      const r = await runCli(['run', 'topologies/nope.ts', '--duration', '1']);
+      expectFailure(r, 'E_MODULE_NOT_FOUND');
+      expect(r.stderr).toContain('no topology module at /');
+      expect(r.stderr).toContain('topologies/nope.ts');
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'reports a module with no default export as E_NO_TOPOLOGY_EXPORT',
+    async () => {
+      const r = await runCli(['run', 'test/cli/fixtures/no-default.ts', '--duration', '1']);
+      expectFailure(r, 'E_NO_TOPOLOGY_EXPORT');
+      expect(r.stderr).toContain('export default builder.build()');
+      expect(r.stderr).toContain("'topology'");
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'reports a default export that is not a topology as E_NO_TOPOLOGY_EXPORT',
+    async () => {
+      const r = await runCli(['describe', 'test/cli/fixtures/not-a-topology.ts']);
+      expectFailure(r, 'E_NO_TOPOLOGY_EXPORT');
+      expect(r.stderr).toContain('a TopologyBuilder, not a topology');
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    "passes the builder's own code through for an invalid topology (E_DUPLICATE_ID)",
+    async () => {
+      const r = await runCli(['run', 'test/cli/fixtures/duplicate-ids.ts', '--duration', '1']);
+      expectFailure(r, 'E_DUPLICATE_ID');
+      expect(r.stderr).toContain("'split'");
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'reports a module that throws while imported as E_MODULE_LOAD with the cause',
+    async () => {
+      const r = await runCli(['describe', 'test/cli/fixtures/throws-on-import.ts']);
+      expectFailure(r, 'E_MODULE_LOAD');
+      expect(r.stderr).toContain('could not reach the config service');
+    },
+    TIMEOUT_MS,
+  );
+
+  it.each([['0'], ['-2'], ['abc'], ['Infinity']])(
+    'rejects --duration %s as E_BAD_ARGUMENT',
+    async (duration) => {
+      const r = await runCli(['run', 'topologies/word-count.ts', '--duration', duration]);
+      expectFailure(r, 'E_BAD_ARGUMENT');
+      expect(r.stderr).toContain('--duration must be a positive number');
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'rejects --set without key=value as E_BAD_ARGUMENT',
+    async () => {
+      const r = await runCli(['run', 'topologies/word-count.ts', '--set', 'ackers', '--duration', '1']);
+      expectFailure(r, 'E_BAD_ARGUMENT');
+      expect(r.stderr).toContain('key=value');
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'reports a --set that makes the config invalid with the config code',
+    async () => {
+      const r = await runCli(['run', 'topologies/word-count.ts', '--set', 'maxSpoutPending=0', '--duration', '1']);
+      expectFailure(r, 'E_BAD_CONFIG');
+      expect(r.stderr).toContain('maxSpoutPending');
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'reports unknown options in the same one-line shape',
+    async () => {
+      const r = await runCli(['run', 'topologies/word-count.ts', '--durration', '1']);
+      expectFailure(r, 'E_BAD_ARGUMENT');
+      expect(r.stderr).toContain("unknown option '--durration'");
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'prints the stack with --stack or SQUALL_DEBUG=1',
+    async () => {
+      for (const r of [
+        await runCli(['run', 'topologies/nope.ts', '--stack']),
+        await runCli(['describe', 'topologies/nope.ts'], { SQUALL_DEBUG: '1' }),
+      ]) {
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/^squall: E_MODULE_NOT_FOUND: /);
+        expect(r.stderr).toMatch(/^\s+at loadTopologyModule /m);
+      }
+    },
+    TIMEOUT_MS,
+  );
+});
