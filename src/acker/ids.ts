@@ -53,14 +53,14 @@ export class IdSource {
 }
 
 /**
- * A map key for an id: an exact integer of 53 bits, all of `lo` and the low 21
- * bits of `hi`, so a plain `Map<number, …>` can hold ids without building
- * strings. It is NOT unique: ids that differ only in the top 11 bits of `hi`
- * share a key, so a map keyed by it must chain entries and compare `hi`
- * (see IdMap). Both halves must be unsigned (`>>> 0`).
+ * A 32-bit hash of an id, for open-addressing tables: a multiply-xorshift
+ * mix of both halves, so ids that share one half still spread. Take the TOP
+ * bits (`>>> (32 - bits)`): a multiplicative hash puts its entropy there.
  */
-export function idKey(lo: number, hi: number): number {
-  return (hi & 0x1fffff) * 4294967296 + lo;
+export function idHash(lo: number, hi: number): number {
+  let h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1);
+  h ^= h >>> 15;
+  return Math.imul(h, 0x2c1b3c6d) >>> 0;
 }
 
 /** The id as 16 hex digits, high half first, for logs and error messages. */

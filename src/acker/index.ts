@@ -3,7 +3,7 @@
  * 64-bit ids and the id-keyed maps it runs on. Pure data; the runtime owns
  * the `__acker` tasks, their mailboxes and the clock that calls `rotate()`.
  */
-export { IdSource, idKey, idToHex } from './ids.ts';
+export { IdSource, idHash, idToHex } from './ids.ts';
 export { IdMap } from './id-map.ts';
 export { RotatingMap } from './rotating-map.ts';
 export { AckerLedger, ackerTaskFor } from './ledger.ts';

@@ -110,7 +110,7 @@ export class AckerLedger {
     let e = this.pending.get(rootLo, rootHi);
     if (e === undefined) {
       e = new AckEntry();
-      this.pending.put(rootLo, rootHi, e);
+      this.pending.putNew(rootLo, rootHi, e);
     }
     return e;
   }

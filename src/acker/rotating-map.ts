@@ -39,6 +39,14 @@ export class RotatingMap<V> {
     for (let i = 1; i < this.buckets.length; i++) this.buckets[i].delete(lo, hi);
   }
 
+  /**
+   * Put an id the caller knows is in no bucket (a root it just drew, or one
+   * `get` just missed): skips the deletes from older buckets that `put` does.
+   */
+  putNew(lo: number, hi: number, value: V): void {
+    this.buckets[0].set(lo, hi, value);
+  }
+
   get(lo: number, hi: number): V | undefined {
     for (let i = 0; i < this.buckets.length; i++) {
       const v = this.buckets[i].get(lo, hi);

@@ -168,9 +168,13 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
       for (let i = 0; i < targets.length; i++) {
         let tupleIds: number[] | null = null;
         if (tracked) {
-          tupleIds = [];
-          if (single !== null) this.link(single, tupleIds);
-          else for (let a = 0; a < many!.length; a++) this.link(many![a]!, tupleIds);
+          if (single !== null && single.ids!.length === 4) {
+            tupleIds = this.linkOne(single);
+          } else {
+            tupleIds = [];
+            if (single !== null) this.link(single, tupleIds);
+            else for (let a = 0; a < many!.length; a++) this.link(many![a]!, tupleIds);
+          }
         }
         host.deliver(targets[i]!, new Tuple(values, this.component, s.id, this.taskId, s.fieldIndex, tupleIds));
         this.transferred++;
@@ -194,6 +198,18 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     anchor.outLo ^= eLo;
     anchor.outHi ^= eHi;
     for (let k = 0; k < aIds.length; k += 4) addEdge(tupleIds, aIds[k]!, aIds[k + 1]!, eLo, eHi);
+  }
+
+  /** The common case, one anchor of one tree: the child's ids in one literal. */
+  private linkOne(anchor: Tuple): number[] {
+    const aIds = anchor.ids!;
+    const idSource = this.host.ids;
+    idSource.next();
+    const eLo = idSource.lo;
+    const eHi = idSource.hi;
+    anchor.outLo ^= eLo;
+    anchor.outHi ^= eHi;
+    return [aIds[0]!, aIds[1]!, eLo, eHi];
   }
 
   private checkAnchor(anchor: Tuple, s: OutStream): void {

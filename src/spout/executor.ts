@@ -189,7 +189,8 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
       this.immediate.push(msgId);
       return;
     }
-    this.pendingMap.put(rootLo, rootHi, new PendingTree(msgId, host.clock.now()));
+    // A root drawn just now is in no bucket (a clash of 64-bit random ids is not a case to handle).
+    this.pendingMap.putNew(rootLo, rootHi, new PendingTree(msgId, host.clock.now()));
     host.deliver(ackerTaskFor(rootLo, rootHi, this.ackers), new CtlMsg(CTL_INIT, rootLo, rootHi, xorLo >>> 0, xorHi >>> 0, this.taskId));
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RandomSource } from '../../src/runtime/random.ts';
 import { SeededRandom } from '../../src/runtime/random.ts';
-import { IdSource, idKey, idToHex } from '../../src/acker/index.ts';
+import { IdSource, idHash, idToHex } from '../../src/acker/index.ts';
 
 /** A random source that counts its fills and can be forced to yield zeros. */
 class CountingRandom implements RandomSource {
@@ -87,11 +87,14 @@ describe('IdSource', () => {
   });
 });
 
-describe('idKey and idToHex', () => {
-  it('makes an exact 53-bit key from lo and the low 21 bits of hi', () => {
-    expect(idKey(0xffffffff, 0xffffffff)).toBe(Number.MAX_SAFE_INTEGER);
-    expect(idKey(5, 0x00200000)).toBe(5); // bit 21 of hi is not in the key
-    expect(idKey(1, 1)).toBe(4294967297);
+describe('idHash and idToHex', () => {
+  it('hashes to an unsigned 32-bit value that depends on both halves', () => {
+    const h = idHash(5, 7);
+    expect(h).toBe(h >>> 0);
+    expect(idHash(5, 7)).toBe(h);
+    expect(idHash(5, 8)).not.toBe(h);
+    expect(idHash(6, 7)).not.toBe(h);
+    expect(idHash(-1, -1)).toBe(idHash(0xffffffff, 0xffffffff));
   });
 
   it('prints ids as 16 hex digits, high half first', () => {

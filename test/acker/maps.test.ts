@@ -1,17 +1,46 @@
 import { describe, expect, it } from 'vitest';
-import { IdMap, RotatingMap, idKey } from '../../src/acker/index.ts';
+import { IdMap, RotatingMap } from '../../src/acker/index.ts';
+import { SeededRandom } from '../../src/runtime/random.ts';
 
-// Same lo, and hi equal in its low 21 bits: all three share one 53-bit key.
+// Same lo, and hi equal in its low 21 bits: ids that share most of their bits.
 const LO = 0x12345678;
 const HI_A = 0x00012345;
 const HI_B = 0x80012345;
 const HI_C = 0xffe12345;
 
 describe('IdMap', () => {
-  it('keeps ids apart when they share a 53-bit key', () => {
-    expect(idKey(LO, HI_A)).toBe(idKey(LO, HI_B));
-    expect(idKey(LO, HI_A)).toBe(idKey(LO, HI_C));
+  it('agrees with a Map model under random set, get and delete of clustered ids (probing and backward shift)', () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const rnd = new SeededRandom(seed);
+      const m = new IdMap<number>();
+      const model = new Map<string, number>();
+      for (let step = 0; step < 30_000; step++) {
+        // Few distinct ids, so tables fill, grow, and probe runs wrap around.
+        const lo = rnd.int(300);
+        const hi = rnd.int(4) * 0x40000000;
+        const key = `${lo}:${hi}`;
+        const op = rnd.float();
+        if (op < 0.45) {
+          m.set(lo, hi, step);
+          model.set(key, step);
+        } else if (op < 0.8) {
+          expect(m.delete(lo, hi)).toBe(model.get(key));
+          model.delete(key);
+        } else {
+          expect(m.get(lo, hi)).toBe(model.get(key));
+        }
+        expect(m.size).toBe(model.size);
+      }
+      let seen = 0;
+      m.forEach((v, lo, hi) => {
+        expect(model.get(`${lo}:${hi}`)).toBe(v);
+        seen++;
+      });
+      expect(seen).toBe(model.size);
+    }
+  });
 
+  it('keeps ids apart when they share most of their bits', () => {
     const m = new IdMap<string>();
     m.set(LO, HI_A, 'a');
     m.set(LO, HI_B, 'b');
@@ -25,7 +54,6 @@ describe('IdMap', () => {
     expect(m.size).toBe(3);
     expect(m.get(LO, HI_B)).toBe('b2');
 
-    // Delete from the middle, the head and the tail of the chain.
     expect(m.delete(LO, HI_B)).toBe('b2');
     expect(m.delete(LO, HI_B)).toBeUndefined();
     expect([m.get(LO, HI_A), m.get(LO, HI_C)]).toEqual(['a', 'c']);
