@@ -176,7 +176,7 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
             else for (let a = 0; a < many!.length; a++) this.link(many![a]!, tupleIds);
           }
         }
-        host.deliver(targets[i]!, new Tuple(values, this.component, s.id, this.taskId, s.fieldIndex, tupleIds));
+        host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId, tupleIds));
         this.transferred++;
       }
     }

@@ -6,14 +6,15 @@ import type { Plan } from '../scheduler/index.ts';
 import { SpoutExecutor, TIMEOUT_BUCKETS } from '../spout/executor.ts';
 import type { Spout } from '../spout/spout.ts';
 import type { Topology } from '../topology/types.ts';
-import { SYSTEM_COMPONENT, TICK_STREAM, Tuple, fieldIndexOf } from '../tuple/index.ts';
+import { TICK_DESC, Tuple } from '../tuple/index.ts';
+import type { StreamDesc } from '../tuple/index.ts';
 import type { Clock } from './clock.ts';
 import type { Executor } from './executor.ts';
 import { makeContext } from './executor.ts';
 import type { CaptureSink, HostLink } from './host-link.ts';
 import type { Ctl } from './messages.ts';
 import { ACTIVATE, DEACTIVATE, ROTATE } from './messages.ts';
-import { buildOutputs } from './outputs.ts';
+import { buildOutputs, buildStreamTable } from './outputs.ts';
 import type { RandomSource } from './random.ts';
 
 /**
@@ -25,7 +26,6 @@ const SLICE = 64;
 /** How long one turn may run before yielding to the event loop (timers, I/O, control). */
 const TURN_MS = 8;
 
-const TICK_FIELDS = fieldIndexOf(['tick']);
 
 export interface HostOptions {
   hostId: number;
@@ -52,6 +52,8 @@ export class Host implements HostLink {
   readonly ackerTasks: readonly number[];
   readonly executors: Executor<unknown>[] = [];
   readonly spouts: SpoutExecutor[] = [];
+  /** The topology's streams by index, as every host numbers them. */
+  readonly streams: readonly StreamDesc[];
   private readonly byTask: (Executor<unknown> | undefined)[] = [];
   private readonly options: HostOptions;
   private inTurn = false;
@@ -69,6 +71,7 @@ export class Host implements HostLink {
     this.ackerTasks = options.plan.ackerTasks;
     const { topology, plan, runId } = options;
     const capacity = topology.config.mailboxCapacity;
+    this.streams = buildStreamTable(topology);
     for (const taskId of plan.hosts[options.hostId]!.tasks) {
       const info = plan.tasks[taskId]!;
       let exec: Executor<unknown>;
@@ -76,7 +79,7 @@ export class Host implements HostLink {
       if (def === undefined) {
         exec = new AckerExecutor(taskId, this, capacity, TIMEOUT_BUCKETS) as Executor<unknown>;
       } else {
-        const outputs = buildOutputs(topology, plan, def, taskId, this.random);
+        const outputs = buildOutputs(topology, plan, def, taskId, this.random, this.streams);
         const context = makeContext(topology, plan, def, taskId, runId, this, outputs);
         if (def.kind === 'spout') {
           const maxPending = Number(context.config['maxSpoutPending']);
@@ -140,7 +143,7 @@ export class Host implements HostLink {
       const local = plan.componentTasks.get(def.id)!.filter((t) => this.byTask[t] !== undefined);
       if (local.length === 0) continue;
       this.cancels.push(this.clock.every(def.tickFrequencyMs, () => {
-        for (const t of local) this.deliver(t, new Tuple([this.clock.now()], SYSTEM_COMPONENT, TICK_STREAM, -1, TICK_FIELDS, null));
+        for (const t of local) this.deliver(t, new Tuple([this.clock.now()], TICK_DESC, -1, null));
       }));
     }
     this.running = true;

@@ -4,11 +4,12 @@ import type { Router } from '../grouping/index.ts';
 import type { RandomSource } from './random.ts';
 import type { Plan } from '../scheduler/index.ts';
 import type { ComponentDef, Topology } from '../topology/types.ts';
-import { fieldIndexOf } from '../tuple/index.ts';
+import { StreamDesc } from '../tuple/index.ts';
 
 /** One declared output stream of one task, with its routes built at plan time. */
 export class OutStream {
-  readonly fieldIndex: ReadonlyMap<string, number>;
+  readonly id: string;
+  readonly fields: readonly string[];
   /** One router per subscribing bolt; empty on a direct stream. */
   readonly routers: Router[] = [];
   /** Direct streams: 1 at the task ids that subscribe, indexed by task id. */
@@ -17,14 +18,26 @@ export class OutStream {
   cloneChecked = false;
 
   constructor(
-    readonly id: string,
-    readonly fields: readonly string[],
+    readonly desc: StreamDesc,
     readonly direct: boolean,
     taskCount: number,
   ) {
-    this.fieldIndex = fieldIndexOf(fields);
+    this.id = desc.stream;
+    this.fields = desc.fields;
     this.directTargets = new Uint8Array(direct ? taskCount + 1 : 0);
   }
+}
+
+/**
+ * Every stream of the topology, numbered in a fixed order (components by id,
+ * streams in declaration order), so all hosts agree on the numbers.
+ */
+export function buildStreamTable(topology: Topology): StreamDesc[] {
+  const table: StreamDesc[] = [];
+  for (const id of [...topology.components.keys()].sort()) {
+    for (const s of topology.components.get(id)!.streams.values()) table.push(new StreamDesc(id, s.id, s.fields, table.length));
+  }
+  return table;
 }
 
 /** Build every output stream of one task with a router per subscriber. */
@@ -34,10 +47,14 @@ export function buildOutputs(
   def: ComponentDef,
   taskId: number,
   random: RandomSource,
+  table: readonly StreamDesc[],
 ): Map<string, OutStream> {
   const out = new Map<string, OutStream>();
   const taskCount = plan.tasks.length - 1;
-  for (const s of def.streams.values()) out.set(s.id, new OutStream(s.id, s.fields, s.direct, taskCount));
+  for (const s of def.streams.values()) {
+    const desc = table.find((d) => d.component === def.id && d.stream === s.id)!;
+    out.set(s.id, new OutStream(desc, s.direct, taskCount));
+  }
   const myHost = plan.hostOfTask[taskId];
   for (const target of [...topology.components.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
     for (const input of target.inputs) {

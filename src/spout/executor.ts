@@ -177,7 +177,7 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
           xorHi ^= ids.hi;
           tupleIds = [rootLo, rootHi, ids.lo, ids.hi];
         }
-        host.deliver(targets[i]!, new Tuple(values, this.component, s.id, this.taskId, s.fieldIndex, tupleIds));
+        host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId, tupleIds));
         sent++;
       }
     }

@@ -1,15 +1,31 @@
 /**
+ * One stream of one component, shared by every tuple on it: its names, its
+ * fields, and its index in the topology's stream table (how a tuple names its
+ * stream when it crosses to another thread).
+ */
+export class StreamDesc {
+  readonly fieldIndex: ReadonlyMap<string, number>;
+  constructor(
+    readonly component: string,
+    readonly stream: string,
+    readonly fields: readonly string[],
+    /** Position in the topology's stream table; -1 for system streams that never cross threads. */
+    readonly index: number,
+  ) {
+    this.fieldIndex = fieldIndexOf(fields);
+  }
+}
+
+/**
  * A tuple: the values one task emitted on one stream, as the receiving bolt
  * sees it. Inside one host a tuple's values are passed by reference, never
  * copied, so a bolt must treat them as read-only.
  */
 export class Tuple {
   readonly values: readonly unknown[];
-  readonly sourceComponent: string;
-  readonly sourceStream: string;
+  /** @internal The stream it was emitted on. */
+  readonly source: StreamDesc;
   readonly sourceTask: number;
-  /** Field name → index, shared by every tuple of the stream. */
-  readonly fieldIndex: ReadonlyMap<string, number>;
 
   // Tracking state, owned by the runtime. `ids` holds, per root the tuple
   // belongs to, four u32s: rootLo, rootHi, idLo, idHi. `outLo/outHi` is the
@@ -20,32 +36,36 @@ export class Tuple {
   /** @internal 0 pending, 1 acked, 2 failed: a tuple is acked or failed once. */
   settled = 0;
 
-  constructor(
-    values: readonly unknown[],
-    sourceComponent: string,
-    sourceStream: string,
-    sourceTask: number,
-    fieldIndex: ReadonlyMap<string, number>,
-    ids: number[] | null,
-  ) {
+  constructor(values: readonly unknown[], source: StreamDesc, sourceTask: number, ids: number[] | null) {
     this.values = values;
-    this.sourceComponent = sourceComponent;
-    this.sourceStream = sourceStream;
+    this.source = source;
     this.sourceTask = sourceTask;
-    this.fieldIndex = fieldIndex;
     this.ids = ids;
+  }
+
+  get sourceComponent(): string {
+    return this.source.component;
+  }
+
+  get sourceStream(): string {
+    return this.source.stream;
+  }
+
+  /** Field name → index, shared by every tuple of the stream. */
+  get fieldIndex(): ReadonlyMap<string, number> {
+    return this.source.fieldIndex;
   }
 
   get size(): number {
     return this.values.length;
   }
 
-  get fields(): string[] {
-    return [...this.fieldIndex.keys()];
+  get fields(): readonly string[] {
+    return this.source.fields;
   }
 
   contains(field: string): boolean {
-    return this.fieldIndex.has(field);
+    return this.source.fieldIndex.has(field);
   }
 
   getValue(index: number): unknown {
@@ -54,7 +74,7 @@ export class Tuple {
 
   /** The value of a declared field; throws a RangeError naming the stream's fields if there is no such field. */
   get(field: string): unknown {
-    const i = this.fieldIndex.get(field);
+    const i = this.source.fieldIndex.get(field);
     if (i === undefined) {
       throw new RangeError(
         `tuple from '${this.sourceComponent}' stream '${this.sourceStream}' has no field '${field}'; its fields are: ${this.fields.join(', ')}`,
@@ -73,7 +93,7 @@ export class Tuple {
 
   /** True for the system tick tuples a bolt receives at its tick frequency. */
   get isTick(): boolean {
-    return this.sourceStream === TICK_STREAM && this.sourceComponent === SYSTEM_COMPONENT;
+    return this.source === TICK_DESC;
   }
 
   toString(): string {
@@ -91,3 +111,6 @@ export function fieldIndexOf(fields: readonly string[]): ReadonlyMap<string, num
   for (let i = 0; i < fields.length; i++) m.set(fields[i]!, i);
   return m;
 }
+
+/** The stream of tick tuples: [clock time in ms]. */
+export const TICK_DESC = new StreamDesc(SYSTEM_COMPONENT, TICK_STREAM, ['now'], -1);
