@@ -38,6 +38,21 @@ export class Histogram {
     return this.max;
   }
 
+  /** Non-zero buckets as [index, count, index, count, ...]: small to send across threads. */
+  toSparse(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < BUCKETS; i++) if (this.counts[i]! > 0) out.push(i, this.counts[i]!);
+    return out;
+  }
+
+  mergeSparse(sparse: readonly number[], max: number): void {
+    for (let i = 0; i < sparse.length; i += 2) {
+      this.counts[sparse[i]!]! += sparse[i + 1]!;
+      this.count += sparse[i + 1]!;
+    }
+    if (max > this.max) this.max = max;
+  }
+
   reset(): void {
     this.counts.fill(0);
     this.count = 0;

@@ -86,48 +86,133 @@ export class ErrorLog {
   }
 }
 
-export function snapshot(executors: readonly Executor<unknown>[], errors: ErrorLog, uptimeMs: number): MetricsSnapshot {
+/**
+ * One executor's counters as plain data: what a host reports, from this
+ * thread or from a worker thread, and what a snapshot is made of.
+ */
+export interface ExecutorStats {
+  taskId: number;
+  component: string;
+  kind: 'spout' | 'bolt' | 'acker';
+  host: number;
+  emitted: number;
+  transferred: number;
+  executed: number;
+  acked: number;
+  failed: number;
+  queued: number;
+  /** Spouts: */
+  timedOut: number;
+  pending: number;
+  /** Spouts: isDone() now, or null when the spout cannot say. */
+  done: boolean | null;
+  latency: number[] | null;
+  latencyMax: number;
+}
+
+export function executorStats(e: Executor<unknown>, host: number): ExecutorStats {
+  const spout = e.kind === 'spout' ? (e as unknown as SpoutExecutor) : null;
+  return {
+    taskId: e.taskId,
+    component: e.component,
+    kind: e.kind,
+    host,
+    emitted: e.emitted,
+    transferred: e.transferred,
+    executed: e.executed,
+    acked: e.acked,
+    failed: e.failed,
+    queued: e.mailbox.size,
+    timedOut: spout?.timedOut ?? 0,
+    pending: spout?.pending ?? 0,
+    done: spout === null ? null : spout.hasDoneCheck() ? spout.isDone() : null,
+    latency: spout?.latency.toSparse() ?? null,
+    latencyMax: spout?.latency.max ?? 0,
+  };
+}
+
+/** What one host reports: its executors, and the errors its components reported. */
+export interface HostReport {
+  host: number;
+  executors: ExecutorStats[];
+  errors: ReportedError[];
+  errorCounts: Record<string, number>;
+  errorsDropped: number;
+}
+
+export function hostReport(host: number, executors: readonly Executor<unknown>[], errors: ErrorLog): HostReport {
+  return {
+    host,
+    executors: executors.map((e) => executorStats(e, host)),
+    errors: errors.list(),
+    errorCounts: Object.fromEntries(errors.perComponent),
+    errorsDropped: errors.dropped,
+  };
+}
+
+/** Merge host reports into per-component figures. */
+export function snapshot(reports: readonly HostReport[], uptimeMs: number): MetricsSnapshot {
   const byComponent = new Map<string, { m: ComponentMetrics; h: Histogram | null }>();
   const totals = { emitted: 0, acked: 0, failed: 0, timedOut: 0, pending: 0 };
-  for (const e of executors) {
-    let entry = byComponent.get(e.component);
-    if (!entry) {
-      const m: ComponentMetrics = { id: e.component, kind: e.kind, tasks: 0, emitted: 0, transferred: 0, executed: 0, queued: 0, acked: 0, failed: 0, errors: errors.perComponent.get(e.component) ?? 0 };
-      if (e.kind === 'spout') {
-        m.timedOut = 0;
-        m.pending = 0;
+  const errorCounts = new Map<string, number>();
+  const errors: ReportedError[] = [];
+  let errorsDropped = 0;
+  for (const r of reports) {
+    for (const [c, n] of Object.entries(r.errorCounts)) errorCounts.set(c, (errorCounts.get(c) ?? 0) + n);
+    errors.push(...r.errors);
+    errorsDropped += r.errorsDropped;
+  }
+  for (const r of reports) {
+    for (const e of r.executors) {
+      let entry = byComponent.get(e.component);
+      if (!entry) {
+        const m: ComponentMetrics = { id: e.component, kind: e.kind, tasks: 0, emitted: 0, transferred: 0, executed: 0, queued: 0, acked: 0, failed: 0, errors: errorCounts.get(e.component) ?? 0 };
+        if (e.kind === 'spout') {
+          m.timedOut = 0;
+          m.pending = 0;
+        }
+        entry = { m, h: e.kind === 'spout' ? new Histogram() : null };
+        byComponent.set(e.component, entry);
       }
-      entry = { m, h: e.kind === 'spout' ? new Histogram() : null };
-      byComponent.set(e.component, entry);
+      const m = entry.m;
+      m.tasks++;
+      m.emitted += e.emitted;
+      m.transferred += e.transferred;
+      m.queued += e.queued;
+      m.executed += e.executed;
+      m.acked += e.acked;
+      m.failed += e.failed;
+      if (e.kind === 'spout') {
+        m.timedOut! += e.timedOut;
+        m.pending! += e.pending;
+        entry.h!.mergeSparse(e.latency ?? [], e.latencyMax);
+        totals.acked += e.acked;
+        totals.failed += e.failed;
+        totals.timedOut += e.timedOut;
+        totals.pending += e.pending;
+      }
+      if (e.kind !== 'acker') totals.emitted += e.emitted;
     }
-    const m = entry.m;
-    m.tasks++;
-    m.emitted += e.emitted;
-    m.transferred += e.transferred;
-    m.queued += e.mailbox.size;
-    m.executed += e.executed;
-    m.acked += e.acked;
-    m.failed += e.failed;
-    if (e.kind === 'spout') {
-      const s = e as unknown as SpoutExecutor;
-      m.timedOut! += s.timedOut;
-      m.pending! += s.pending;
-      entry.h!.merge(s.latency);
-      totals.acked += s.acked;
-      totals.failed += s.failed;
-      totals.timedOut += s.timedOut;
-      totals.pending += s.pending;
-    }
-    if (e.kind !== 'acker') totals.emitted += e.emitted;
   }
   const components: ComponentMetrics[] = [];
   for (const { m, h } of byComponent.values()) {
     if (h) m.completeLatencyMs = { p50: round(h.percentileMs(0.5)), p99: round(h.percentileMs(0.99)), max: round(h.max) };
     components.push(m);
   }
-  return { uptimeMs, components, totals, errors: errors.list(), errorsDropped: errors.dropped };
+  return { uptimeMs, components, totals, errors: mergeErrors(errors), errorsDropped };
 }
 
+/** The same report from several hosts (tasks of one component on two threads) becomes one, with the counts added. */
+function mergeErrors(list: readonly ReportedError[]): ReportedError[] {
+  const byKey = new Map<string, ReportedError>();
+  for (const e of list) {
+    const key = `${e.component}\u0000${e.message}`;
+    const seen = byKey.get(key);
+    if (seen) seen.count += e.count;
+    else byKey.set(key, { ...e });
+  }
+  return [...byKey.values()];
+}
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }

@@ -9,7 +9,7 @@ import { realClock } from './clock.ts';
 import type { CaptureSink } from './host-link.ts';
 import { Host } from './host.ts';
 import type { MetricsSnapshot } from './metrics.ts';
-import { ErrorLog, snapshot } from './metrics.ts';
+import { ErrorLog, hostReport, snapshot } from './metrics.ts';
 import type { RandomSource } from './random.ts';
 import { cryptoRandom } from './random.ts';
 import type { TopologyStatus } from './status.ts';
@@ -131,8 +131,8 @@ export class TopologyRun {
   }
 
   metrics(): MetricsSnapshot {
-    const execs = this.hosts.flatMap((h) => h.executors);
-    return snapshot(execs, this.errorLog, performance.now() - this.startedAt);
+    const reports = this.hosts.map((h, i) => hostReport(i, h.executors, this.errorLog));
+    return snapshot(reports, performance.now() - this.startedAt);
   }
 
   /** True when no host has work queued or a turn due. */
