@@ -13,6 +13,19 @@ export function parseDuration(raw: string | undefined): number | undefined {
   return seconds;
 }
 
+/** `--threads <n>`: worker threads, a whole number >= 0 (0: local mode, the default). */
+export function parseThreads(raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  const n = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 256) {
+    throw new SquallError({
+      code: 'E_BAD_ARGUMENT',
+      message: `--threads must be a whole number from 0 (everything on the main thread) to 256, got '${raw}'`,
+    });
+  }
+  return n;
+}
+
 /**
  * `--set key=value`, repeatable: config overrides. A value that parses as JSON
  * is taken as JSON (`--set ackers=2`, `--set opts={"a":1}`), anything else is

@@ -1,3 +1,4 @@
+import { parseThreads } from './args.ts';
 import type { GroupingSpec } from '../grouping/types.ts';
 import type { Plan } from '../scheduler/index.ts';
 import { planTopology } from '../scheduler/index.ts';
@@ -7,6 +8,7 @@ import { write } from './output.ts';
 import { table } from './table.ts';
 
 export interface DescribeOptions {
+  threads?: string;
   json?: boolean;
   stack?: boolean;
 }
@@ -37,7 +39,8 @@ export interface ComponentDescription {
 /** `squall describe <module>`. Resolves to the exit code. */
 export async function describeCommand(modulePath: string, options: DescribeOptions): Promise<number> {
   const topology = await loadTopologyModule(modulePath);
-  const d = describeTopology(topology, planTopology(topology, { hosts: 1 }));
+  const threads = parseThreads(options.threads);
+  const d = describeTopology(topology, planTopology(topology, { hosts: Math.max(1, threads) }));
   await write(process.stdout, options.json === true ? JSON.stringify(d, jsonSafe, 2) + '\n' : formatDescription(d));
   return 0;
 }

@@ -35,6 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('run a topology until --duration ends, SIGINT/SIGTERM, or (finite topologies) every spout is done')
     .argument('<module>', 'topology module (.ts or .js) whose default export is a topology')
     .option('--duration <seconds>', 'stop after this many seconds')
+    .option('--threads <n>', 'spread the topology over n worker threads (0, the default: all on the main thread)')
     .option('--json', 'print one JSON object on stdout at the end, and no status line')
     .addOption(new Option('--set <key=value>', 'override a config value (JSON if it parses, else a string); repeatable').argParser(collect))
     .option('--stack', 'print stack traces with errors')
@@ -44,6 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('describe')
     .description("print a topology's components, streams, groupings and plan")
     .argument('<module>', 'topology module whose default export is a topology')
+    .option('--threads <n>', 'plan for n worker threads (default: 1 host, the main thread)')
     .option('--json', 'print JSON')
     .option('--stack', 'print stack traces with errors')
     .action(guard((module: string, opts: Parameters<typeof describeCommand>[1]) => describeCommand(module, opts)));

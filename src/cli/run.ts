@@ -1,7 +1,7 @@
 import { submit } from '../runtime/run.ts';
 import type { TopologyRun } from '../runtime/run.ts';
 import { loadTopologyModule } from '../topology/module.ts';
-import { parseDuration, parseSets } from './args.ts';
+import { parseDuration, parseSets, parseThreads } from './args.ts';
 import { wantStack } from './fail.ts';
 import { write } from './output.ts';
 import { StopSignals } from './signals.ts';
@@ -11,6 +11,7 @@ import { waitForStop } from './wait.ts';
 
 export interface RunOptions {
   duration?: string;
+  threads?: string;
   json?: boolean;
   set?: string[];
   stack?: boolean;
@@ -28,13 +29,14 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
   const json = options.json === true;
   const durationS = parseDuration(options.duration);
   const config = parseSets(options.set ?? []);
+  const threads = parseThreads(options.threads);
   const signals = new StopSignals((signal) => {
     process.stderr.write(`\nsquall: ${signal} again: exiting without waiting for trees in flight\n`);
     process.exit(FORCED_EXIT_CODE);
   });
   try {
     const topology = await loadTopologyModule(modulePath);
-    const run = await submit(topology, { config });
+    const run = await submit(topology, { config, threads });
     try {
       return await runUntilStopped(run, signals, durationS, json, wantStack(options.stack));
     } catch (err) {

@@ -12,8 +12,8 @@ import type { OutStream } from './outputs.ts';
  */
 export abstract class Executor<M> {
   readonly mailbox: Mailbox<M>;
-  /** Mailboxes of the local tasks this task emits to: full ones hold it back. */
-  downstream: Mailbox<unknown>[] = [];
+  /** Mailboxes of the local tasks this task emits to, and links to the hosts of remote ones: a full one holds it back. */
+  downstream: { hasRoom(): boolean }[] = [];
   /** Emit calls. */
   emitted = 0;
   /** Tuples delivered to tasks (an emit to three tasks counts three). */

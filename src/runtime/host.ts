@@ -16,6 +16,8 @@ import type { Ctl } from './messages.ts';
 import { ACTIVATE, DEACTIVATE, ROTATE } from './messages.ts';
 import { buildOutputs, buildStreamTable } from './outputs.ts';
 import type { RandomSource } from './random.ts';
+import { Transport } from './transport.ts';
+import type { MessagePort } from 'node:worker_threads';
 
 /**
  * How many messages an executor handles before the host moves to the next
@@ -27,6 +29,11 @@ const SLICE = 64;
 const TURN_MS = 8;
 
 
+export interface PeerPort {
+  hostId: number;
+  port: MessagePort;
+}
+
 export interface HostOptions {
   hostId: number;
   topology: Topology;
@@ -36,6 +43,8 @@ export interface HostOptions {
   random: RandomSource;
   capture: CaptureSink | null;
   onError(component: string, task: number, error: unknown): void;
+  /** Ports to the other hosts, when the plan has more than one. */
+  peers?: readonly PeerPort[];
 }
 
 /**
@@ -61,6 +70,8 @@ export class Host implements HostLink {
   private sleepTimer: NodeJS.Timeout | null = null;
   private running = false;
   private readonly cancels: (() => void)[] = [];
+  /** To the other hosts; null when this is the only one. */
+  readonly transport: Transport | null;
 
   constructor(options: HostOptions) {
     this.options = options;
@@ -94,6 +105,9 @@ export class Host implements HostLink {
       this.executors.push(exec);
       this.byTask[taskId] = exec;
     }
+    const hostCount = plan.hosts.length;
+    this.transport = hostCount > 1 ? new Transport(options.hostId, hostCount, plan.hostOfTask, this.streams, this) : null;
+    for (const p of options.peers ?? []) this.transport!.connect(p.hostId, p.port);
     this.wireDownstream();
   }
 
@@ -107,9 +121,14 @@ export class Host implements HostLink {
         if (!target.inputs.some((i) => i.component === exec.component)) continue;
         for (const t of plan.componentTasks.get(target.id)!) {
           const local = this.byTask[t];
-          if (local !== undefined && !seen.has(t)) {
+          if (local !== undefined) {
+            if (!seen.has(t)) exec.downstream.push(local.mailbox as never);
             seen.add(t);
-            exec.downstream.push(local.mailbox as never);
+          } else {
+            // Remote: one gate per peer host, open while it has credit.
+            const h = plan.hostOfTask[t]!;
+            if (!seen.has(-1 - h)) exec.downstream.push(this.transport!.link(h));
+            seen.add(-1 - h);
           }
         }
       }
@@ -118,8 +137,22 @@ export class Host implements HostLink {
 
   // in critical path
   deliver(task: number, msg: Tuple | Ctl): void {
-    this.byTask[task]!.mailbox.push(msg);
+    const exec = this.byTask[task];
+    if (exec !== undefined) exec.mailbox.push(msg);
+    else this.transport!.send(task, msg);
     if (!this.inTurn && !this.scheduled && this.running) this.wake();
+  }
+
+  wakeUp(): void {
+    if (!this.inTurn && !this.scheduled && this.running) this.wake();
+  }
+
+  /** A message from another host for a task here. */
+  deliverLocal(task: number, msg: Tuple | Ctl): Executor<unknown> {
+    const exec = this.byTask[task]!;
+    exec.mailbox.push(msg);
+    if (!this.inTurn && !this.scheduled && this.running) this.wake();
+    return exec;
   }
 
   reportError(component: string, task: number, error: unknown): void {
@@ -163,6 +196,7 @@ export class Host implements HostLink {
   /** Stop the loop and timers, then close spouts and clean up bolts. */
   async stop(): Promise<void> {
     this.running = false;
+    this.transport?.close();
     for (const c of this.cancels.splice(0)) c();
     if (this.sleepTimer !== null) clearTimeout(this.sleepTimer);
     this.sleepTimer = null;
@@ -201,6 +235,7 @@ export class Host implements HostLink {
     } finally {
       this.inTurn = false;
     }
+    if (this.transport !== null) this.transport.flush();
     if (pass > 0) {
       this.wake();
       return;
@@ -216,6 +251,7 @@ export class Host implements HostLink {
   /** True when no turn is due and every mailbox is empty. */
   isQuiet(): boolean {
     if (this.scheduled || this.inTurn) return false;
+    if (this.transport !== null && this.transport.hasUnsent()) return false;
     for (const e of this.executors) if (e.mailbox.size > 0) return false;
     return true;
   }

@@ -1,7 +1,10 @@
 import { nanoid } from 'nanoid';
 import { SquallError } from '../errors/index.ts';
 import { planTopology } from '../scheduler/index.ts';
-import type { Plan } from '../scheduler/index.ts';
+import type { Plan, SchedulingStrategy } from '../scheduler/index.ts';
+import { withMocks } from './mocks.ts';
+import type { MockedSources } from './mocks.ts';
+import type { HostState } from './supervisor.ts';
 import type { Topology, TopologyConfig } from '../topology/types.ts';
 import { validateConfig } from '../topology/validate.ts';
 import type { Clock } from './clock.ts';
@@ -18,13 +21,64 @@ import { createStatusActor } from './status.ts';
 export interface SubmitOptions {
   /** Overrides of the topology's config (the CLI's --set). */
   config?: Partial<TopologyConfig>;
-  /** Semantic time: timeouts, ticks, latency. Default: the real clock. */
+  /**
+   * Worker threads to spread the topology over; 0 (the default) runs every
+   * task on this thread (local mode). Threads need a topology loaded from a
+   * module (loadTopologyModule) and run on the real clock.
+   */
+  threads?: number;
+  /** Semantic time: timeouts, ticks, latency. Default: the real clock. Local mode only. */
   clock?: Clock;
+  /** Local mode: the random source. */
   random?: RandomSource;
+  /** Threads: seed every host's random source from this (default: crypto randomness). */
+  seed?: number;
+  /** Threads: how tasks are placed on hosts (default: even). */
+  strategy?: SchedulingStrategy;
+  /** Threads: V8 old-generation heap limit per worker thread, in MB (default 1024). */
+  threadHeapMb?: number;
+  /** Threads: restarts of a host without a stable minute between before it is given up (default 10). */
+  maxHostRestarts?: number;
+  /** Replace spouts by fixed input (the testing kit). */
+  mocks?: MockedSources;
   /** Start active (default) or inactive. */
   active?: boolean;
   /** Receives every emitted tuple (the testing kit uses it). */
   capture?: CaptureSink;
+}
+
+/** A host (thread) as its supervisor sees it. */
+export interface HostStatus {
+  host: number;
+  state: HostState;
+  restarts: number;
+  lastError: string | null;
+  tasks: number;
+}
+
+/** A submitted topology, running in this process: created by {@link submit}. */
+export interface TopologyRun {
+  readonly id: string;
+  readonly mode: 'local' | 'threads';
+  readonly topology: Topology;
+  readonly plan: Plan;
+  readonly status: TopologyStatus;
+  activate(): void;
+  deactivate(): void;
+  kill(options?: KillOptions): Promise<MetricsSnapshot>;
+  /** Trees in flight across every spout task. */
+  pending(): number;
+  metrics(): MetricsSnapshot;
+  /** Bring metrics() up to date: threads ask every host; local mode is always current. */
+  refresh(): Promise<void>;
+  hosts(): HostStatus[];
+  /** True when no host has work queued or a turn due (local mode; threads: always false). */
+  isQuiet(): boolean;
+  /**
+   * For finite topologies: true when every spout task reports isDone() and
+   * nothing is in flight. Throws if a spout cannot say (no isDone()).
+   */
+  isDone(): boolean;
 }
 
 export interface KillOptions {
@@ -33,15 +87,16 @@ export interface KillOptions {
 }
 
 /**
- * A submitted topology, running in this process. Created by {@link submit}.
- * Lifecycle calls are guarded by state: activating a killed topology is an
- * E_BAD_STATE error, not a silent no-op.
+ * A topology running on this thread (local mode). Lifecycle calls are guarded
+ * by state: activating a killed topology is an E_BAD_STATE error, not a
+ * silent no-op.
  */
-export class TopologyRun {
+export class LocalRun implements TopologyRun {
+  readonly mode = 'local' as const;
   readonly id: string;
   readonly topology: Topology;
   readonly plan: Plan;
-  private readonly hosts: Host[];
+  private readonly hostList: Host[];
   private readonly errorLog = new ErrorLog();
   private readonly status$ = createStatusActor();
   private readonly startedAt = performance.now();
@@ -52,11 +107,11 @@ export class TopologyRun {
     this.id = nanoid(10);
     const config: TopologyConfig = { ...topology.config, ...(options.config ?? {}) };
     validateConfig(config);
-    this.topology = Object.freeze({ ...topology, config: Object.freeze(config) });
+    this.topology = withMocks(Object.freeze({ ...topology, config: Object.freeze(config) }), options.mocks ?? {});
     this.plan = planTopology(this.topology, { hosts: 1 });
     const clock = options.clock ?? realClock;
     const random = options.random ?? cryptoRandom;
-    this.hosts = this.plan.hosts.map(
+    this.hostList = this.plan.hosts.map(
       (h) =>
         new Host({
           hostId: h.hostId,
@@ -78,33 +133,28 @@ export class TopologyRun {
   /** @internal */
   async start(active: boolean): Promise<void> {
     try {
-      for (const h of this.hosts) await h.start();
+      for (const h of this.hostList) await h.start();
     } catch (err) {
-      for (const h of this.hosts) await h.stop();
+      for (const h of this.hostList) await h.stop();
       this.status$.send({ type: 'START_FAILED' });
       throw err;
     }
     this.status$.send({ type: 'STARTED', active });
-    if (active) for (const h of this.hosts) h.setActive(true);
+    if (active) for (const h of this.hostList) h.setActive(true);
   }
 
   activate(): void {
     this.expect(['active', 'inactive'], 'activate');
     this.status$.send({ type: 'ACTIVATE' });
-    for (const h of this.hosts) h.setActive(true);
+    for (const h of this.hostList) h.setActive(true);
   }
 
   deactivate(): void {
     this.expect(['active', 'inactive'], 'deactivate');
     this.status$.send({ type: 'DEACTIVATE' });
-    for (const h of this.hosts) h.setActive(false);
+    for (const h of this.hostList) h.setActive(false);
   }
 
-  /**
-   * Graceful kill: deactivate the spouts, let trees in flight finish (up to
-   * waitMs), then close spouts and clean up bolts. Returns the final metrics.
-   * Calling it again returns the same promise.
-   */
   kill(options: KillOptions = {}): Promise<MetricsSnapshot> {
     if (this.killing) return this.killing;
     this.expect(['active', 'inactive'], 'kill');
@@ -114,38 +164,38 @@ export class TopologyRun {
   }
 
   private async doKill(waitMs: number): Promise<MetricsSnapshot> {
-    for (const h of this.hosts) h.setActive(false);
+    for (const h of this.hostList) h.setActive(false);
     const deadline = performance.now() + waitMs;
     while (this.pending() > 0 && performance.now() < deadline) await sleep(5);
-    for (const h of this.hosts) await h.stop();
+    for (const h of this.hostList) await h.stop();
     this.status$.send({ type: 'KILLED' });
     this.status$.stop();
     return this.metrics();
   }
 
-  /** Trees in flight across every spout task. */
   pending(): number {
     let n = 0;
-    for (const h of this.hosts) n += h.pending();
+    for (const h of this.hostList) n += h.pending();
     return n;
   }
 
   metrics(): MetricsSnapshot {
-    const reports = this.hosts.map((h, i) => hostReport(i, h.executors, this.errorLog));
+    const reports = this.hostList.map((h, i) => hostReport(i, h.executors, this.errorLog));
     return snapshot(reports, performance.now() - this.startedAt);
   }
 
-  /** True when no host has work queued or a turn due. */
-  isQuiet(): boolean {
-    return this.hosts.every((h) => h.isQuiet());
+  async refresh(): Promise<void> {}
+
+  hosts(): HostStatus[] {
+    return this.hostList.map((h, i) => ({ host: i, state: 'running', restarts: 0, lastError: null, tasks: h.executors.length }));
   }
 
-  /**
-   * For finite topologies: true when every spout task reports isDone() and
-   * nothing is in flight. Throws if a spout cannot say (no isDone()).
-   */
+  isQuiet(): boolean {
+    return this.hostList.every((h) => h.isQuiet());
+  }
+
   isDone(): boolean {
-    for (const h of this.hosts) {
+    for (const h of this.hostList) {
       for (const s of h.spouts) {
         if (!s.hasDoneCheck()) {
           throw new SquallError({
@@ -171,9 +221,28 @@ export class TopologyRun {
   }
 }
 
-/** Run a topology in this process. Resolves once every task is open and prepared. */
+/**
+ * Run a topology in this process: on this thread, or spread over worker
+ * threads with `threads: N`. Resolves once every task is open and prepared.
+ */
 export async function submit(topology: Topology, options: SubmitOptions = {}): Promise<TopologyRun> {
-  const run = new TopologyRun(topology, options);
+  const threads = options.threads ?? 0;
+  if (threads > 0) {
+    if (options.clock !== undefined) {
+      throw new SquallError({
+        code: 'E_BAD_ARGUMENT',
+        message: 'a simulated clock drives local mode only: worker threads run on the real clock; submit without threads to test on simulated time',
+      });
+    }
+    const { ThreadedRun } = await import('./threaded-run.ts');
+    const run = new ThreadedRun(topology, { ...options, threads });
+    await run.start();
+    return run;
+  }
+  if (!Number.isInteger(threads) || threads < 0) {
+    throw new SquallError({ code: 'E_BAD_ARGUMENT', message: `threads must be a whole number (0 for local mode); got ${String(threads)}` });
+  }
+  const run = new LocalRun(topology, options);
   await run.start(options.active ?? true);
   return run;
 }

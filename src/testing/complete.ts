@@ -7,9 +7,9 @@ import type { RandomSource } from '../runtime/random.ts';
 import { SeededRandom } from '../runtime/random.ts';
 import { submit } from '../runtime/run.ts';
 import type { TopologyRun } from '../runtime/run.ts';
-import type { ComponentDef, Topology, TopologyConfig } from '../topology/types.ts';
+import type { Topology, TopologyConfig } from '../topology/types.ts';
 import { DEFAULT_STREAM } from '../tuple/index.ts';
-import { FixedTupleSpout } from './fixed-tuple-spout.ts';
+import { withMocks } from '../runtime/mocks.ts';
 import type { FixedTuples } from './fixed-tuple-spout.ts';
 
 export interface CompleteOptions {
@@ -113,27 +113,6 @@ function progress(run: TopologyRun): number {
   let n = 0;
   for (const c of run.metrics().components) n += c.emitted + c.executed + c.acked + c.failed + (c.timedOut ?? 0);
   return n;
-}
-
-function withMocks(topology: Topology, mocks: Record<string, FixedTuples>): Topology {
-  const ids = Object.keys(mocks);
-  if (ids.length === 0) return topology;
-  const components = new Map<string, ComponentDef>(topology.components);
-  for (const id of ids) {
-    const def = components.get(id);
-    if (def === undefined || def.kind !== 'spout') {
-      throw new SquallError({
-        code: 'E_UNKNOWN_COMPONENT',
-        component: id,
-        message: `mockedSources names '${id}', which is not a spout of topology '${topology.name}'`,
-      });
-    }
-    const streams: Record<string, readonly string[]> = {};
-    for (const s of def.streams.values()) streams[s.id] = s.fields;
-    const tuples = mocks[id]!;
-    components.set(id, { ...def, factory: () => new FixedTupleSpout(tuples, streams) });
-  }
-  return Object.freeze({ ...topology, components });
 }
 
 function sleep(ms: number): Promise<void> {

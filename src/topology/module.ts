@@ -20,10 +20,14 @@ import type { Topology } from './types.ts';
  *   E_MODULE_LOAD with the cause's message
  * - no default export, or one that is not a topology: E_NO_TOPOLOGY_EXPORT
  *
+ * The topology comes back with its `source` set, so worker threads can load
+ * the same one.
+ *
  * @param path a file path, relative to `cwd`, or a `file:` URL
  * @param cwd default `process.cwd()`
+ * @param exportName the export to read (default 'default'), for modules that hold several topologies
  */
-export async function loadTopologyModule(path: string, cwd: string = process.cwd()): Promise<Topology> {
+export async function loadTopologyModule(path: string, cwd: string = process.cwd(), exportName = 'default'): Promise<Topology> {
   if (typeof path !== 'string' || path.length === 0) {
     throw new SquallError({ code: 'E_BAD_ARGUMENT', message: 'a topology module path is needed, such as topologies/word-count.ts' });
   }
@@ -43,7 +47,14 @@ export async function loadTopologyModule(path: string, cwd: string = process.cwd
     throw asSquallError(cause) ?? loadError(file, 'importing it threw', cause);
   }
 
-  if (!('default' in namespace) || namespace['default'] === undefined) {
+  if (exportName !== 'default' && namespace[exportName] === undefined) {
+    throw new SquallError({
+      code: 'E_NO_TOPOLOGY_EXPORT',
+      message: `topology module ${file} has no export '${exportName}' (it exports ${Object.keys(namespace).map((n) => `'${n}'`).join(', ')})`,
+      details: { path: file },
+    });
+  }
+  if (exportName === 'default' && (!('default' in namespace) || namespace['default'] === undefined)) {
     const named = Object.keys(namespace);
     throw new SquallError({
       code: 'E_NO_TOPOLOGY_EXPORT',
@@ -55,7 +66,7 @@ export async function loadTopologyModule(path: string, cwd: string = process.cwd
     });
   }
 
-  let value: unknown = namespace['default'];
+  let value: unknown = namespace[exportName];
   if (typeof value === 'function') {
     try {
       value = await (value as () => unknown)();
@@ -66,11 +77,11 @@ export async function loadTopologyModule(path: string, cwd: string = process.cwd
   if (!isTopology(value)) {
     throw new SquallError({
       code: 'E_NO_TOPOLOGY_EXPORT',
-      message: `the default export of ${file} is ${describe(value)}, not a topology; use \`export default builder.build()\` (or a function that returns one)`,
+      message: `the ${exportName === 'default' ? 'default export' : `export '${exportName}'`} of ${file} is ${describe(value)}, not a topology; use \`export default builder.build()\` (or a function that returns one)`,
       details: { path: file },
     });
   }
-  return value;
+  return Object.freeze({ ...value, source: Object.freeze({ file, exportName }) });
 }
 
 /** A Topology as TopologyBuilder.build() makes it. */

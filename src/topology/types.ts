@@ -62,6 +62,18 @@ export interface Topology {
   readonly name: string;
   readonly components: ReadonlyMap<string, ComponentDef>;
   readonly config: Readonly<TopologyConfig>;
+  /**
+   * The module it was loaded from (set by loadTopologyModule): worker
+   * threads import the same module to build their own instances.
+   */
+  readonly source?: TopologySource;
+}
+
+export interface TopologySource {
+  /** Absolute path of the module file. */
+  readonly file: string;
+  /** The export holding the topology ('default' unless named). */
+  readonly exportName: string;
 }
 
 /** Prefix of system component and stream ids such as `__acker`. */
