@@ -7,7 +7,8 @@
  *   npx squall run topologies/flaky-word-count.ts --set sentences=20000
  *
  * Config: `sentences` (0 = unbounded), `failRate` (chance a bolt fails its
- * input, default 0.05), `throwRate` (chance execute throws, default 0.01).
+ * input, default 0.05), `throwRate` (chance execute throws, default 0.01),
+ * `replayBackoffMs` / `replayMaxBackoffMs` (default 50 / 2000).
  */
 import { ReplayingSpout, TopologyBuilder } from '../src/index.ts';
 import type { Bolt, Message, OutputCollector, OutputDeclarer, TopologyContext, Tuple } from '../src/index.ts';
@@ -31,6 +32,10 @@ export class NumberedSentenceSpout extends ReplayingSpout<number> {
     const total = Number(context.config['sentences'] ?? 0);
     this.next = context.taskIndex;
     this.limit = total > 0 ? total : Infinity;
+    this.setReplayOptions({
+      initialBackoffMs: Number(context.config['replayBackoffMs'] ?? 50),
+      maxBackoffMs: Number(context.config['replayMaxBackoffMs'] ?? 2_000),
+    });
   }
 
   protected nextMessage(): Message<number> | undefined {

@@ -57,24 +57,32 @@ export abstract class ReplayingSpout<Id = unknown> implements Spout {
   private readonly inFlight = new Map<Id, Retry<Id>>();
   /** Failed messages waiting for their backoff, ordered by due time. */
   private readonly waiting: Retry<Id>[] = [];
-  private readonly initialBackoffMs: number;
-  private readonly maxBackoffMs: number;
-  private readonly multiplier: number;
-  private readonly maxRetries: number;
+  private initialBackoffMs = 100;
+  private maxBackoffMs = 10_000;
+  private multiplier = 2;
+  private maxRetries = Infinity;
   /** Replays emitted, and messages given up on. */
   replayed = 0;
   gaveUp = 0;
 
   constructor(options: ReplayOptions = {}) {
-    this.initialBackoffMs = options.initialBackoffMs ?? 100;
-    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
-    this.multiplier = options.multiplier ?? 2;
-    this.maxRetries = options.maxRetries ?? Infinity;
-    for (const [k, v] of Object.entries({ initialBackoffMs: this.initialBackoffMs, maxBackoffMs: this.maxBackoffMs })) {
-      if (!(v >= 0)) throw new RangeError(`ReplayingSpout option ${k} must be a non-negative number of milliseconds`);
+    this.setReplayOptions(options);
+  }
+
+  /** Change the replay policy, e.g. from config in open(); unset options keep their value. */
+  protected setReplayOptions(options: ReplayOptions): void {
+    const next = {
+      initialBackoffMs: options.initialBackoffMs ?? this.initialBackoffMs,
+      maxBackoffMs: options.maxBackoffMs ?? this.maxBackoffMs,
+      multiplier: options.multiplier ?? this.multiplier,
+      maxRetries: options.maxRetries ?? this.maxRetries,
+    };
+    for (const k of ['initialBackoffMs', 'maxBackoffMs'] as const) {
+      if (!(next[k] >= 0)) throw new RangeError(`ReplayingSpout option ${k} must be a non-negative number of milliseconds, got ${String(next[k])}`);
     }
-    if (!(this.multiplier >= 1)) throw new RangeError('ReplayingSpout option multiplier must be at least 1');
-    if (!(this.maxRetries >= 0)) throw new RangeError('ReplayingSpout option maxRetries must be a non-negative number');
+    if (!(next.multiplier >= 1)) throw new RangeError(`ReplayingSpout option multiplier must be at least 1, got ${String(next.multiplier)}`);
+    if (!(next.maxRetries >= 0)) throw new RangeError(`ReplayingSpout option maxRetries must be a non-negative number, got ${String(next.maxRetries)}`);
+    Object.assign(this, next);
   }
 
   abstract declareOutputFields(declarer: OutputDeclarer): void;

@@ -9,13 +9,17 @@ import { submit } from '../runtime/run.ts';
 import type { TopologyRun } from '../runtime/run.ts';
 import type { Topology, TopologyConfig } from '../topology/types.ts';
 import { DEFAULT_STREAM } from '../tuple/index.ts';
-import { withMocks } from '../runtime/mocks.ts';
 import type { FixedTuples } from './fixed-tuple-spout.ts';
 
 export interface CompleteOptions {
   /** Replace spouts by fixed input: spout id → tuples (per stream, or the default stream's). */
   mockedSources?: Record<string, FixedTuples>;
   config?: Partial<TopologyConfig>;
+  /**
+   * Run on this many worker threads (default 0: this thread). Threads need a
+   * topology loaded with loadTopologyModule and run on the real clock.
+   */
+  threads?: number;
   /** Semantic time (default: a new SimulatedClock, advanced only when nothing else can move). */
   clock?: Clock;
   random?: RandomSource;
@@ -57,12 +61,15 @@ class Recorder implements CaptureSink {
  */
 export async function completeTopology(topology: Topology, options: CompleteOptions = {}): Promise<CompleteResult> {
   const recorder = new Recorder();
+  const threads = options.threads ?? 0;
+  if (threads > 0) return completeThreaded(topology, options, recorder, threads);
   const clock = options.clock ?? new SimulatedClock();
-  const run = await submit(withMocks(topology, options.mockedSources ?? {}), {
+  const run = await submit(topology, {
     config: options.config ?? {},
     clock,
     random: options.random ?? new SeededRandom(options.seed ?? 1),
     capture: recorder,
+    mocks: options.mockedSources ?? {},
   });
   const start = clock.now();
   const deadline = performance.now() + (options.timeoutMs ?? 60_000);
@@ -93,14 +100,52 @@ export async function completeTopology(topology: Topology, options: CompleteOpti
     throw err;
   }
   const metrics = await run.kill({ waitMs: 0 });
+  return result(recorder, metrics, clock.now() - start);
+}
+
+function result(recorder: Recorder, metrics: MetricsSnapshot, advancedMs: number): CompleteResult {
   const tuples = recorder.tuples;
   return {
     emitted: (component, stream = DEFAULT_STREAM) => tuples.get(component)?.get(stream) ?? [],
     tuples,
     metrics,
     errors: metrics.errors,
-    advancedMs: clock.now() - start,
+    advancedMs,
   };
+}
+
+/** The same on worker threads: poll the hosts' reports until every spout is done. */
+async function completeThreaded(topology: Topology, options: CompleteOptions, recorder: Recorder, threads: number): Promise<CompleteResult> {
+  if (options.clock !== undefined) {
+    throw new SquallError({ code: 'E_BAD_ARGUMENT', message: 'completeTopology with threads runs on the real clock; leave out clock, or run without threads' });
+  }
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const run = await submit(topology, {
+    threads,
+    config: options.config ?? {},
+    seed: options.seed ?? 1,
+    capture: recorder,
+    mocks: options.mockedSources ?? {},
+  });
+  const deadline = performance.now() + timeoutMs;
+  try {
+    for (;;) {
+      await run.refresh();
+      if (run.isDone()) break;
+      if (performance.now() > deadline) {
+        throw new SquallError({
+          code: 'E_BAD_STATE',
+          message: `topology '${topology.name}' did not complete within ${timeoutMs} ms on ${threads} threads (pending trees: ${run.pending()})${describeErrors(run)}`,
+        });
+      }
+      await sleep(10);
+    }
+  } catch (err) {
+    await run.kill({ waitMs: 0 });
+    throw err;
+  }
+  const metrics = await run.kill({ waitMs: 0 });
+  return result(recorder, metrics, 0);
 }
 
 function describeErrors(run: TopologyRun): string {
