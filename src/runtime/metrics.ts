@@ -50,10 +50,16 @@ export interface MetricsSnapshot {
 
 /** Errors kept per run; repeats of one message from one component are counted, not stored again. */
 const MAX_ERRORS = 100;
+/**
+ * Distinct messages kept per component: a component whose messages differ
+ * every time (an id in the text) is rate-limited to this many, then counted.
+ */
+const MAX_ERRORS_PER_COMPONENT = 10;
 
 export class ErrorLog {
   private readonly byKey = new Map<string, ReportedError>();
   readonly perComponent = new Map<string, number>();
+  private readonly distinct = new Map<string, number>();
   dropped = 0;
 
   report(component: string, task: number, error: unknown): void {
@@ -65,10 +71,12 @@ export class ErrorLog {
       seen.count++;
       return;
     }
-    if (this.byKey.size >= MAX_ERRORS) {
+    const kinds = this.distinct.get(component) ?? 0;
+    if (this.byKey.size >= MAX_ERRORS || kinds >= MAX_ERRORS_PER_COMPONENT) {
       this.dropped++;
       return;
     }
+    this.distinct.set(component, kinds + 1);
     this.byKey.set(key, {
       component,
       task,

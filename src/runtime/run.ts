@@ -71,6 +71,11 @@ export interface TopologyRun {
   metrics(): MetricsSnapshot;
   /** Bring metrics() up to date: threads ask every host; local mode is always current. */
   refresh(): Promise<void>;
+  /**
+   * Threads: move to `threads` worker threads without losing tuples (drain,
+   * stop, start on a new plan). Local mode has one host: E_BAD_STATE.
+   */
+  rebalance(options?: { threads?: number; waitMs?: number }): Promise<void>;
   hosts(): HostStatus[];
   /** True when no host has work queued or a turn due (local mode; threads: always false). */
   isQuiet(): boolean;
@@ -185,6 +190,13 @@ export class LocalRun implements TopologyRun {
   }
 
   async refresh(): Promise<void> {}
+
+  async rebalance(): Promise<void> {
+    throw new SquallError({
+      code: 'E_BAD_STATE',
+      message: `topology '${this.topology.name}' runs in local mode on one thread; submit it with threads to rebalance`,
+    });
+  }
 
   hosts(): HostStatus[] {
     return this.hostList.map((h, i) => ({ host: i, state: 'running', restarts: 0, lastError: null, tasks: h.executors.length }));

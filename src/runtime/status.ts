@@ -12,7 +12,10 @@ export const topologyStatusMachine = setup({
       | { type: 'DEACTIVATE' }
       | { type: 'KILL' }
       | { type: 'KILLED' }
-      | { type: 'START_FAILED' },
+      | { type: 'START_FAILED' }
+      | { type: 'REBALANCE' }
+      | { type: 'REBALANCED'; active: boolean }
+      | { type: 'REBALANCE_FAILED' },
   },
 }).createMachine({
   id: 'topology',
@@ -24,14 +27,20 @@ export const topologyStatusMachine = setup({
         START_FAILED: 'killed',
       },
     },
-    active: { on: { DEACTIVATE: 'inactive', KILL: 'killing' } },
-    inactive: { on: { ACTIVATE: 'active', KILL: 'killing' } },
+    active: { on: { DEACTIVATE: 'inactive', KILL: 'killing', REBALANCE: 'rebalancing' } },
+    inactive: { on: { ACTIVATE: 'active', KILL: 'killing', REBALANCE: 'rebalancing' } },
+    rebalancing: {
+      on: {
+        REBALANCED: [{ guard: ({ event }) => event.active, target: 'active' }, { target: 'inactive' }],
+        REBALANCE_FAILED: 'killed',
+      },
+    },
     killing: { on: { KILLED: 'killed' } },
     killed: { type: 'final' },
   },
 });
 
-export type TopologyStatus = 'starting' | 'active' | 'inactive' | 'killing' | 'killed';
+export type TopologyStatus = 'starting' | 'active' | 'inactive' | 'rebalancing' | 'killing' | 'killed';
 
 export function createStatusActor() {
   const actor = createActor(topologyStatusMachine);

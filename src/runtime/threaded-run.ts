@@ -47,6 +47,7 @@ class HostSlot {
   restarts = 0;
   lastError: string | null = null;
   exit: Promise<void> | null = null;
+  abort: AbortController | null = null;
   readonly waiters = new Map<number, () => void>();
   onReady: ((error: SquallError | null) => void) | null = null;
   supervisor!: Supervisor;
@@ -67,9 +68,9 @@ export class ThreadedRun implements TopologyRun {
   readonly mode = 'threads' as const;
   readonly id = nanoid(10);
   readonly topology: Topology;
-  readonly plan: Plan;
-  private readonly pool: Piscina;
-  private readonly slots: HostSlot[];
+  plan!: Plan;
+  private pool!: Piscina;
+  private slots: HostSlot[] = [];
   private readonly status$ = createStatusActor();
   private readonly startedAt = performance.now();
   /** Last reports of hosts that crashed: their counts stay in the totals. */
@@ -96,12 +97,18 @@ export class ThreadedRun implements TopologyRun {
     const config: TopologyConfig = { ...topology.config, ...this.overrides };
     validateConfig(config);
     this.topology = Object.freeze({ ...topology, config: Object.freeze(config) });
-    this.plan = planTopology(this.topology, { hosts: options.threads, ...(options.strategy ? { strategy: options.strategy } : {}) });
     this.active = options.active ?? true;
+    this.setUp(options.threads);
+  }
+
+  /** A pool of `threads` workers, the plan for them, and a supervised slot per host. */
+  private setUp(threads: number): void {
+    const options = this.options;
+    this.plan = planTopology(this.topology, { hosts: threads, ...(options.strategy ? { strategy: options.strategy } : {}) });
     this.pool = new Piscina({
       filename: new URL('./worker/entry.mjs', import.meta.url).href,
-      minThreads: options.threads,
-      maxThreads: options.threads,
+      minThreads: threads,
+      maxThreads: threads,
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
       // 'sync' would park an idle worker in Atomics.wait, freezing its timers.
@@ -129,6 +136,17 @@ export class ThreadedRun implements TopologyRun {
 
   /** @internal */
   async start(): Promise<void> {
+    const failure = await this.startHosts();
+    if (failure) {
+      await this.shutdown();
+      this.status$.send({ type: 'START_FAILED' });
+      throw failure;
+    }
+    this.status$.send({ type: 'STARTED', active: this.active });
+  }
+
+  /** Launch every slot's host with ports to all the others; resolves with the first start failure, if any. */
+  private async startHosts(): Promise<SquallError | null> {
     const peers = this.slots.map(() => [] as { hostId: number; port: MessagePort }[]);
     for (let a = 0; a < this.slots.length; a++) {
       for (let b = a + 1; b < this.slots.length; b++) {
@@ -148,13 +166,7 @@ export class ThreadedRun implements TopologyRun {
       setTimeout(() => resolve(new SquallError({ code: 'E_BAD_STATE', message: `worker hosts did not start within ${START_WAIT_MS / 1000} s` })), START_WAIT_MS).unref(),
     );
     const results = await Promise.all(readies.map((r) => Promise.race([r, timeout])));
-    const failure = results.find((r) => r !== null);
-    if (failure) {
-      await this.shutdown();
-      this.status$.send({ type: 'START_FAILED' });
-      throw failure;
-    }
-    this.status$.send({ type: 'STARTED', active: this.active });
+    return results.find((r) => r !== null) ?? null;
   }
 
   private launch(slot: HostSlot, peers: { hostId: number; port: MessagePort }[]): void {
@@ -181,13 +193,14 @@ export class ThreadedRun implements TopologyRun {
       peers,
     };
     const generation = slot.generation;
-    slot.exit = this.pool.run(init, { transferList: [port2, ...peers.map((p) => p.port)] as never }).then(
+    slot.abort = new AbortController();
+    slot.exit = this.pool.run(init, { transferList: [port2, ...peers.map((p) => p.port)] as never, signal: slot.abort.signal }).then(
       (exit: HostExit | null) => {
         if (exit) this.absorbExit(slot, exit);
-        if (!slot.stopping && generation === slot.generation && exit !== null) this.crashed(slot, generation, 'host task ended without being told to stop');
+        if (!slot.stopping && generation === slot.generation && exit !== null) this.crashed(slot, generation, new Error('host task ended without being told to stop'));
       },
       (err: unknown) => {
-        if (generation === slot.generation) this.crashed(slot, generation, describeCrash(err));
+        if (generation === slot.generation) this.crashed(slot, generation, err);
       },
     );
   }
@@ -233,17 +246,21 @@ export class ThreadedRun implements TopologyRun {
     for (const [component, stream, task, values] of records) sink.record(component, stream, task, values);
   }
 
-  private crashed(slot: HostSlot, generation: number, error: string): void {
+  private crashed(slot: HostSlot, generation: number, cause: unknown): void {
     if (slot.stopping || generation !== slot.generation) return;
+    const error = describeCrash(cause);
     slot.ready = false;
-    if (slot.report) this.retired.push(slot.report);
+    if (slot.report) this.retire(slot.report);
     slot.report = null;
     slot.ctl?.close();
     slot.ctl = null;
     for (const w of slot.waiters.values()) w();
     slot.waiters.clear();
     slot.lastError = error;
-    this.hostErrors.report(hostComponent(slot.hostId), slot.hostId, new Error(`host ${slot.hostId} crashed: ${error}`));
+    const report = new Error(`host ${slot.hostId} crashed: ${error}`);
+    // The stack of what killed the thread (an uncaught throw in a component) says where it came from.
+    if (cause instanceof Error && cause.stack) report.stack = `${report.message}\n    caused by: ${cause.stack}`;
+    this.hostErrors.report(hostComponent(slot.hostId), slot.hostId, report);
     if (slot.onReady) {
       slot.onReady(new SquallError({ code: 'E_BAD_STATE', message: `host ${slot.hostId} died while starting: ${error}` }));
       slot.onReady = null;
@@ -266,12 +283,70 @@ export class ThreadedRun implements TopologyRun {
     this.launch(slot, peers);
   }
 
+  /** Keep a gone host's counts in the totals; what it had pending or queued is gone with it. */
+  private retire(report: HostReport): void {
+    this.retired.push({ ...report, executors: report.executors.map((e) => ({ ...e, pending: 0, queued: 0, done: null })) });
+  }
+
   private giveUp(slot: HostSlot): void {
     this.hostErrors.report(
       hostComponent(slot.hostId),
       slot.hostId,
       new SquallError({ code: 'E_BAD_STATE', message: `host ${slot.hostId} crashed more than ${this.options.maxHostRestarts ?? 10} times in a row; gave up on it (last: ${slot.lastError})` }),
     );
+  }
+
+  /**
+   * Fault injection, for tests and drills: terminate one host's thread at
+   * once, as a crash would. Its supervisor restarts it; the trees it had in
+   * flight time out at their spouts and are replayed.
+   */
+  crashHost(hostId: number): void {
+    const slot = this.slots[hostId];
+    if (slot === undefined) {
+      throw new SquallError({ code: 'E_BAD_ARGUMENT', message: `no host ${hostId}: this run has hosts 0..${this.slots.length - 1}` });
+    }
+    slot.abort?.abort();
+  }
+
+  /**
+   * Move the topology to `threads` worker threads (or re-place its tasks with
+   * the current count): deactivate the spouts, let trees in flight finish,
+   * stop every host, and start them again on a new plan. Spouts are closed
+   * and opened again, so a spout that keeps its position only in memory
+   * starts over: back spouts with a durable source (their pending trees are
+   * drained first, so nothing is lost either way).
+   */
+  async rebalance(options: { threads?: number; waitMs?: number } = {}): Promise<void> {
+    this.expect(['active', 'inactive'], 'rebalance');
+    const threads = options.threads ?? this.slots.length;
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new SquallError({ code: 'E_BAD_ARGUMENT', message: `rebalance needs a whole number of threads, at least 1; got ${String(threads)}` });
+    }
+    const wasActive = this.active;
+    this.status$.send({ type: 'REBALANCE' });
+    this.post({ t: 'deactivate' });
+    await this.drain(options.waitMs ?? this.topology.config.killWaitMs);
+    await this.shutdown();
+    for (const slot of this.slots) if (slot.report) this.retire(slot.report);
+    this.active = wasActive;
+    this.setUp(threads);
+    const failure = await this.startHosts();
+    if (failure) {
+      await this.shutdown();
+      this.status$.send({ type: 'REBALANCE_FAILED' });
+      throw failure;
+    }
+    this.status$.send({ type: 'REBALANCED', active: wasActive });
+  }
+
+  private async drain(waitMs: number): Promise<void> {
+    const deadline = performance.now() + waitMs;
+    for (;;) {
+      await this.refresh();
+      if (this.pending() === 0 || performance.now() >= deadline) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   private post(m: ToHost): void {
@@ -323,12 +398,7 @@ export class ThreadedRun implements TopologyRun {
   private async doKill(waitMs: number): Promise<MetricsSnapshot> {
     this.active = false;
     this.post({ t: 'deactivate' });
-    const deadline = performance.now() + waitMs;
-    for (;;) {
-      await this.refresh();
-      if (this.pending() === 0 || performance.now() >= deadline) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await this.drain(waitMs);
     await this.shutdown();
     this.status$.send({ type: 'KILLED' });
     this.status$.stop();

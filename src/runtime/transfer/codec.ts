@@ -69,13 +69,14 @@ const VALUE_MAX_FIXED_BYTES = 9; // tag + f64, the largest value other than a st
  * faster at 4, encodeInto 2x faster at 64 (Node 20, x64).
  */
 const SHORT_STRING_UNITS = 32;
-/** The default first buffer: 256 word-count tuples take about 15 KiB. */
+/** The default first buffer: a word-count tuple with one root takes 51 bytes, so 1024 of them fit without growing. */
 const DEFAULT_INITIAL_BYTES = 64 * 1024;
 const MIN_INITIAL_BYTES = 64;
 /**
  * The most an encoder keeps between batches (unless initialBytes is larger).
- * One batch that grows it past this (a huge string) gives the memory back at
- * finish, so one big tuple does not pin megabytes for the life of a channel.
+ * A batch that grew it past this (a huge string) gets a buffer of the initial
+ * size after finish, so one big tuple does not pin megabytes for the life of
+ * a channel.
  */
 const RETAIN_MAX_BYTES = 1024 * 1024;
 
@@ -105,6 +106,7 @@ export interface EncodedBatch {
  * port.postMessage(batch, [batch.buf]);
  */
 export class BatchEncoder {
+  private readonly initialBytes: number;
   private readonly retainBytes: number;
   private buf: ArrayBuffer;
   private u8: Uint8Array;
@@ -120,6 +122,7 @@ export class BatchEncoder {
         message: `initialBytes must be an integer of at least ${MIN_INITIAL_BYTES}, got ${String(initialBytes)}`,
       });
     }
+    this.initialBytes = initialBytes;
     this.retainBytes = Math.max(initialBytes, RETAIN_MAX_BYTES);
     this.buf = new ArrayBuffer(initialBytes);
     this.u8 = new Uint8Array(this.buf);
@@ -202,13 +205,14 @@ export class BatchEncoder {
   /** Hand over the batch: returns a fresh ArrayBuffer sized to the data (slice or own), and resets the encoder for reuse. */
   finish(): EncodedBatch {
     // A copy of the used bytes, not the encoder's own buffer: handing that
-    // over would mean allocating (and zeroing) a full-size one for the next
-    // batch, which costs more than copying a batch that is rarely full.
+    // over means allocating (and zeroing) a full-size one for the next batch.
+    // Slicing the 13 KB of 256 word-count tuples took about 3 us, a new
+    // 64 KiB buffer about 5 us (Node 20, x64).
     const batch: EncodedBatch = { buf: this.buf.slice(0, this.pos), extra: this.extra, count: this.records };
     this.pos = 0;
     this.records = 0;
     this.extra = null;
-    if (this.buf.byteLength > this.retainBytes) this.replaceBuffer(new ArrayBuffer(this.retainBytes));
+    if (this.buf.byteLength > this.retainBytes) this.replaceBuffer(new ArrayBuffer(this.initialBytes));
     return batch;
   }
 
@@ -330,54 +334,57 @@ export function decodeBatch(batch: EncodedBatch, sink: BatchSink): void {
     if (rec === REC_TRACKED) {
       const idCount = dv.getUint32(p, true);
       p += 4;
-      ids = [];
-      for (let i = 0; i < idCount; i++, p += 4) ids.push(dv.getUint32(p, true));
+      ids = new Array<number>(idCount);
+      for (let i = 0; i < idCount; i++, p += 4) ids[i] = dv.getUint32(p, true);
     }
-    // push onto [] keeps the array packed (new Array(n) would be holey).
-    const values: unknown[] = [];
+    // Exact-size arrays: push onto [] reserves 16 slots at the first push,
+    // and decoding word-count tuples took 45 ns a tuple this way against
+    // 65-70 with push. V8 marks them holey, which costs a reader next to
+    // nothing once every slot is filled.
+    const values: unknown[] = new Array(valueCount);
     for (let i = 0; i < valueCount; i++) {
       const tag = u8[p];
       switch (tag) {
         case V_ASCII: {
           const n = dv.getUint32(p + 1, true);
-          values.push(decodeAscii(u8, p + 5, n));
+          values[i] = decodeAscii(u8, p + 5, n);
           p += 5 + n;
           break;
         }
         case V_INT:
-          values.push(dv.getInt32(p + 1, true));
+          values[i] = dv.getInt32(p + 1, true);
           p += 5;
           break;
         case V_FLOAT:
-          values.push(dv.getFloat64(p + 1, true));
+          values[i] = dv.getFloat64(p + 1, true);
           p += 9;
           break;
         case V_UTF8: {
           const n = dv.getUint32(p + 1, true);
-          values.push(decodeUtf8(u8, p + 5, n));
+          values[i] = decodeUtf8(u8, p + 5, n);
           p += 5 + n;
           break;
         }
         case V_TRUE:
-          values.push(true);
+          values[i] = true;
           p += 1;
           break;
         case V_FALSE:
-          values.push(false);
+          values[i] = false;
           p += 1;
           break;
         case V_NULL:
-          values.push(null);
+          values[i] = null;
           p += 1;
           break;
         case V_UNDEFINED:
-          values.push(undefined);
+          values[i] = undefined;
           p += 1;
           break;
         case V_EXTRA: {
           const index = dv.getUint32(p + 1, true);
           if (extra === null || index >= extra.length) throw corrupt(`record ${r} refers to extra[${index}], which the batch does not have`);
-          values.push(extra[index]);
+          values[i] = extra[index];
           p += 5;
           break;
         }
