@@ -124,11 +124,10 @@ export class Host implements HostLink {
           if (local !== undefined) {
             if (!seen.has(t)) exec.downstream.push(local.mailbox as never);
             seen.add(t);
-          } else {
-            // Remote: one gate per peer host, open while it has credit.
-            const h = plan.hostOfTask[t]!;
-            if (!seen.has(-1 - h)) exec.downstream.push(this.transport!.link(h));
-            seen.add(-1 - h);
+          } else if (!seen.has(t)) {
+            // Remote: a gate per target task, open while that task has credit.
+            seen.add(t);
+            exec.downstream.push(this.transport!.gate(t));
           }
         }
       }

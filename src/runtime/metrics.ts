@@ -139,19 +139,31 @@ export function executorStats(e: Executor<unknown>, host: number): ExecutorStats
   };
 }
 
+/** One host's view of its link to another: flow-control state. */
+export interface LinkStats {
+  peer: number;
+  connected: boolean;
+  /** Tuples it may still send to the peer's tasks (summed over them) before credit comes back. */
+  credits: number;
+  /** Tuples received from the peer not yet credited back. */
+  owed: number;
+}
+
 /** What one host reports: its executors, and the errors its components reported. */
 export interface HostReport {
   host: number;
   executors: ExecutorStats[];
+  links?: LinkStats[];
   errors: ReportedError[];
   errorCounts: Record<string, number>;
   errorsDropped: number;
 }
 
-export function hostReport(host: number, executors: readonly Executor<unknown>[], errors: ErrorLog): HostReport {
+export function hostReport(host: number, executors: readonly Executor<unknown>[], errors: ErrorLog, links?: LinkStats[]): HostReport {
   return {
     host,
     executors: executors.map((e) => executorStats(e, host)),
+    ...(links ? { links } : {}),
     errors: errors.list(),
     errorCounts: Object.fromEntries(errors.perComponent),
     errorsDropped: errors.dropped,

@@ -76,6 +76,8 @@ export interface TopologyRun {
    * stop, start on a new plan). Local mode has one host: E_BAD_STATE.
    */
   rebalance(options?: { threads?: number; waitMs?: number }): Promise<void>;
+  /** Fault injection (threads): terminate one host's thread as a crash would; its supervisor restarts it. */
+  crashHost(hostId: number): void;
   hosts(): HostStatus[];
   /** True when no host has work queued or a turn due (local mode; threads: always false). */
   isQuiet(): boolean;
@@ -190,6 +192,10 @@ export class LocalRun implements TopologyRun {
   }
 
   async refresh(): Promise<void> {}
+
+  crashHost(): void {
+    throw new SquallError({ code: 'E_BAD_STATE', message: 'crashHost needs worker threads: local mode has no thread to crash' });
+  }
 
   async rebalance(): Promise<void> {
     throw new SquallError({

@@ -14,43 +14,53 @@ import type { BatchSink, EncodedBatch } from './transfer/index.ts';
  */
 export const BATCH_RECORDS = 256;
 /**
- * Tuples one host may have sent to a peer and not had credited back. The
- * spike found throughput needs a window of at least 4 batches (16 gave
- * 11 M/s against 1.9 M/s for 1); 16 batches of 256 it is. This bounds what
- * sits in channels between two hosts, and a producer with no credit left is
- * held back like one whose local target mailbox is full.
+ * Tuples one host may have sent to one task on a peer and not had credited
+ * back. Credit is per target task, not per peer: a peer that returned credit
+ * only once all its mailboxes drained could deadlock two hosts that send to
+ * each other (each waiting for the other's full mailbox). Per task, a gate
+ * depends only on the one mailbox it feeds, which drains on its own. The
+ * spike found throughput needs a window of at least 4 batches of 256.
  */
-export const CREDIT_TUPLES = 16 * BATCH_RECORDS;
+export const CREDIT_TUPLES = 4 * BATCH_RECORDS;
 
-export type PeerMessage = { t: 'batch'; batch: EncodedBatch } | { t: 'credit'; n: number };
+/** `credit`: pairs of (target task, tuples) the peer may send again. */
+export type PeerMessage = { t: 'batch'; batch: EncodedBatch } | { t: 'credit'; tasks: number[] };
 
-/** The way to one other host: an outgoing batch, credits, and credits owed back. */
+/** The way to one other host: an outgoing batch, credits per target task, and credits owed back. */
 export class PeerLink {
   port: MessagePort | null = null;
   readonly encoder = new BatchEncoder();
-  credits = CREDIT_TUPLES;
-  /** Tuples received from this peer not yet credited back. */
-  owed = 0;
-  /** Local executors that received those tuples: credit returns once they have room. */
-  readonly touched: Executor<unknown>[] = [];
-  /** By task id: 1 when the task is in `touched`. */
-  readonly touchedFlag: Uint8Array;
+  /** By task id (tasks on the peer): tuples we may still send it. */
+  readonly credits: Int32Array;
+  /** By task id (tasks here): tuples received from the peer not yet credited back. */
+  readonly owed: Int32Array;
+  /** Tasks here with credit owed to the peer. */
+  readonly owedTasks: Executor<unknown>[] = [];
 
   constructor(
     readonly hostId: number,
     taskCount: number,
   ) {
-    this.touchedFlag = new Uint8Array(taskCount + 1);
+    this.credits = new Int32Array(taskCount + 1).fill(CREDIT_TUPLES);
+    this.owed = new Int32Array(taskCount + 1);
   }
 
-  clearTouched(): void {
-    for (let i = 0; i < this.touched.length; i++) this.touchedFlag[this.touched[i]!.taskId] = 0;
-    this.touched.length = 0;
+  reset(): void {
+    this.credits.fill(CREDIT_TUPLES);
+    this.owed.fill(0);
+    this.owedTasks.length = 0;
   }
+}
 
-  /** A producer's backpressure check for tasks on this peer. */
+/** A producer's backpressure check for one task on a peer: open while that task has credit. */
+export class TaskGate {
+  constructor(
+    private readonly link: PeerLink,
+    private readonly task: number,
+  ) {}
+
   hasRoom(): boolean {
-    return this.port !== null && this.credits > 0;
+    return this.link.port !== null && this.link.credits[this.task]! > 0;
   }
 }
 
@@ -87,19 +97,23 @@ export class Transport implements BatchSink {
     return this.links[hostId]!;
   }
 
+  gate(task: number): TaskGate {
+    return new TaskGate(this.links[this.hostOfTask[task]!]!, task);
+  }
+
   /** Attach (or replace, after a restart) the port to a peer; unsent data for the old one is dropped. */
   connect(hostId: number, port: MessagePort): void {
     const link = this.links[hostId]!;
     if (link.port !== null) link.port.close();
     link.port = port;
     link.encoder.finish();
-    link.credits = CREDIT_TUPLES;
-    link.owed = 0;
-    link.clearTouched();
+    link.reset();
     port.on('message', (m: PeerMessage) => this.receive(link, m));
     port.on('close', () => {
       if (link.port === port) this.disconnect(hostId);
     });
+    // Producers parked on the closed gate to this peer may go on now.
+    this.local.wakeUp();
   }
 
   /** The peer died: hold producers back (no credit) until it is replaced; what was queued for it is lost and will time out. */
@@ -116,7 +130,7 @@ export class Transport implements BatchSink {
     if (link.port === null) return; // peer down: lost in flight, its tree times out and replays
     if (msg instanceof Tuple) {
       link.encoder.addTuple(task, msg.sourceTask, msg.source.index, msg.values, msg.ids);
-      link.credits--;
+      link.credits[task]!--;
     } else {
       link.encoder.addCtl(task, msg.kind, msg.lo, msg.hi, msg.vlo, msg.vhi, msg.task);
     }
@@ -131,11 +145,7 @@ export class Transport implements BatchSink {
       const link = links[h];
       if (link === null || link === undefined || link.port === null) continue;
       if (link.encoder.count > 0) this.flushLink(link);
-      if (link.owed > 0 && drained(link.touched)) {
-        link.port.postMessage({ t: 'credit', n: link.owed } satisfies PeerMessage);
-        link.owed = 0;
-        link.clearTouched();
-      }
+      if (link.owedTasks.length > 0) this.returnCredit(link);
     }
   }
 
@@ -146,8 +156,41 @@ export class Transport implements BatchSink {
     }
   }
 
+  stats(): { peer: number; connected: boolean; credits: number; owed: number }[] {
+    const out = [];
+    for (const l of this.links) {
+      if (!l) continue;
+      let credits = 0;
+      let owed = 0;
+      for (let t = 1; t < l.credits.length; t++) {
+        if (this.hostOfTask[t] === l.hostId) credits += l.credits[t]!;
+        owed += l.owed[t]!;
+      }
+      out.push({ peer: l.hostId, connected: l.port !== null, credits, owed });
+    }
+    return out;
+  }
+
   hasUnsent(): boolean {
     return this.unsent > 0;
+  }
+
+  /** Credit back the tuples of every task here whose mailbox has room again. */
+  private returnCredit(link: PeerLink): void {
+    const tasks = link.owedTasks;
+    let grant: number[] | null = null;
+    let keep = 0;
+    for (let i = 0; i < tasks.length; i++) {
+      const exec = tasks[i]!;
+      if (exec.mailbox.hasRoom()) {
+        (grant ??= []).push(exec.taskId, link.owed[exec.taskId]!);
+        link.owed[exec.taskId] = 0;
+      } else {
+        tasks[keep++] = exec;
+      }
+    }
+    tasks.length = keep;
+    if (grant !== null) link.port!.postMessage({ t: 'credit', tasks: grant } satisfies PeerMessage);
   }
 
   private flushLink(link: PeerLink): void {
@@ -158,7 +201,8 @@ export class Transport implements BatchSink {
 
   private receive(link: PeerLink, m: PeerMessage): void {
     if (m.t === 'credit') {
-      link.credits += m.n;
+      const g = m.tasks;
+      for (let i = 0; i < g.length; i += 2) link.credits[g[i]!]! += g[i + 1]!;
       this.local.wakeUp();
       return;
     }
@@ -171,19 +215,10 @@ export class Transport implements BatchSink {
   tuple(target: number, sourceTask: number, streamIndex: number, values: unknown[], ids: number[] | null): void {
     const exec = this.local.deliverLocal(target, new Tuple(values, this.streams[streamIndex]!, sourceTask, ids));
     const link = this.from!;
-    link.owed++;
-    if (link.touchedFlag[target] === 0) {
-      link.touchedFlag[target] = 1;
-      link.touched.push(exec);
-    }
+    if (link.owed[target]!++ === 0) link.owedTasks.push(exec);
   }
 
   ctl(target: number, kind: number, lo: number, hi: number, vlo: number, vhi: number, task: number): void {
     this.local.deliverLocal(target, new Ctl(kind, lo, hi, vlo, vhi, task));
   }
-}
-
-function drained(touched: readonly Executor<unknown>[]): boolean {
-  for (let i = 0; i < touched.length; i++) if (!touched[i]!.mailbox.hasRoom()) return false;
-  return true;
 }

@@ -49,7 +49,7 @@ export default async function hostTask(init: HostInit): Promise<HostExit | null>
     return null;
   }
 
-  const report = () => hostReport(init.hostId, host.executors, errors);
+  const report = () => hostReport(init.hostId, host.executors, errors, host.transport?.stats());
   const takeCaptured = () => {
     if (captured === null || captured.length === 0) return null;
     const out = captured;
