@@ -3,15 +3,21 @@ import { SquallError } from '../errors/index.ts';
 import type { CustomGrouping, GroupingSpec } from '../grouping/index.ts';
 import { DEFAULT_STREAM } from '../tuple/index.ts';
 import type { OutputDeclarer } from './context.ts';
-import type { BoltFactory, ComponentDef, InputDef, SpoutFactory, StreamDef, Topology, TopologyConfig } from './types.ts';
+import type { BoltFactory, ComponentDef, InputDef, ResourceHints, SpoutFactory, StreamDef, Topology, TopologyConfig } from './types.ts';
 import { DEFAULT_CONFIG } from './types.ts';
-import { validateTopology } from './validate.ts';
+import { resolveResources, validateTopology } from './validate.ts';
 
 export interface ComponentOptions {
   /** Number of tasks (default 1). */
   parallelism?: number;
   /** Component config, merged over the topology config for its tasks. */
   config?: Record<string, unknown>;
+  /**
+   * What ONE task needs, for the resource-aware scheduler: `cpu` in percent of
+   * one core (100 = a whole core), `memoryMb` in MB. Defaults: DEFAULT_RESOURCES
+   * (cpu 10, memoryMb 64). The even scheduler ignores them.
+   */
+  resources?: ResourceHints;
 }
 
 export interface BoltOptions extends ComponentOptions {
@@ -115,6 +121,7 @@ export class TopologyBuilder {
         tickFrequencyMs: p.options.tickFrequencyMs ?? 0,
         inputs: Object.freeze([...p.inputs]),
         streams: declaredStreams(p),
+        resources: resolveResources(`${p.kind} '${p.id}'`, p.id, p.options.resources),
       });
     }
     validateTopology(this.name, defs, mergedConfig);

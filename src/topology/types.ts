@@ -29,7 +29,39 @@ export interface ComponentDef {
   readonly tickFrequencyMs: number;
   readonly inputs: readonly InputDef[];
   readonly streams: ReadonlyMap<string, StreamDef>;
+  /** What one task of this component needs; read by the resource-aware scheduler. */
+  readonly resources: ComponentResources;
 }
+
+/**
+ * What one task needs, as Storm's resource-aware scheduler counts it. A hint
+ * for planning, not a limit: nothing measures or enforces it at run time.
+ */
+export interface ComponentResources {
+  /** Percent of one core: 100 is a whole core, 25 a quarter of one. */
+  readonly cpu: number;
+  /** Memory in MB (heap the task's state and queues are expected to hold). */
+  readonly memoryMb: number;
+}
+
+/** The hints given to setSpout/setBolt: each field falls back to its default. */
+export interface ResourceHints {
+  cpu?: number;
+  memoryMb?: number;
+}
+
+/**
+ * Per task, when a component gives no hint. Storm's RAS defaults to 10% of a
+ * core; 64 MB is a sixteenth of the default 1024 MB worker-thread heap, so a
+ * thread holds 10 default tasks by cpu before memory binds.
+ */
+export const DEFAULT_RESOURCES: Readonly<ComponentResources> = Object.freeze({ cpu: 10, memoryMb: 64 });
+
+/**
+ * Per acker task, unless config.ackerResources says otherwise. An acker does
+ * XOR bookkeeping per tuple tree: cheaper than a typical bolt.
+ */
+export const DEFAULT_ACKER_RESOURCES: Readonly<ComponentResources> = Object.freeze({ cpu: 5, memoryMb: 32 });
 
 /** Topology-wide settings. Every limit is an option with its unit in its name. */
 export interface TopologyConfig {
@@ -45,6 +77,8 @@ export interface TopologyConfig {
   killWaitMs: number;
   /** Longest pause between nextTuple calls on a spout that emits nothing. */
   spoutIdleMaxMs: number;
+  /** Resource hints of each acker task (default DEFAULT_ACKER_RESOURCES). */
+  ackerResources?: ResourceHints;
   /** User settings, read from context.config by components. */
   [key: string]: unknown;
 }

@@ -1,7 +1,7 @@
 import { SquallError } from '../errors/index.ts';
 import type { GroupingSpec } from '../grouping/index.ts';
-import type { ComponentDef, TopologyConfig } from './types.ts';
-import { RESERVED_PREFIX } from './types.ts';
+import type { ComponentDef, ComponentResources, TopologyConfig } from './types.ts';
+import { ACKER_COMPONENT, DEFAULT_ACKER_RESOURCES, DEFAULT_RESOURCES, RESERVED_PREFIX } from './types.ts';
 
 const GROUPING_TYPES = new Set(['shuffle', 'fields', 'all', 'global', 'none', 'direct', 'localOrShuffle', 'partialKey', 'custom']);
 
@@ -162,4 +162,56 @@ export function validateConfig(config: TopologyConfig): void {
   positiveInt(config, 'mailboxCapacity', 1);
   positiveInt(config, 'killWaitMs', 0);
   positiveInt(config, 'spoutIdleMaxMs', 1);
+  if (config.ackerResources !== undefined) resolveResources('the ackers (config ackerResources)', ACKER_COMPONENT, config.ackerResources, DEFAULT_ACKER_RESOURCES);
+}
+
+const RESOURCE_KEYS = ['cpu', 'memoryMb'] as const;
+
+/**
+ * Check the resource hints of one component (`where` names it in messages,
+ * e.g. "bolt 'count'") and fill in the defaults. Each hint is a non-negative
+ * finite number; an unknown key is a typo, not something to ignore.
+ */
+export function resolveResources(
+  where: string,
+  component: string,
+  hints: unknown,
+  defaults: Readonly<ComponentResources> = DEFAULT_RESOURCES,
+): ComponentResources {
+  if (hints === undefined) return defaults;
+  if (hints === null || typeof hints !== 'object' || Array.isArray(hints)) {
+    throw new SquallError({
+      code: 'E_BAD_CONFIG',
+      component,
+      message: `${where} has resources ${JSON.stringify(hints)}; give an object such as { cpu: 50, memoryMb: 256 } (cpu in percent of one core, memory in MB, per task)`,
+      details: { key: 'resources', value: hints },
+    });
+  }
+  const h = hints as Record<string, unknown>;
+  for (const key of Object.keys(h)) {
+    if (!(RESOURCE_KEYS as readonly string[]).includes(key)) {
+      throw new SquallError({
+        code: 'E_BAD_CONFIG',
+        component,
+        message: `${where} has an unknown resource hint '${key}'; the hints are ${RESOURCE_KEYS.join(' and ')}`,
+        details: { key: `resources.${key}`, value: h[key] },
+      });
+    }
+  }
+  const out = { ...defaults };
+  for (const key of RESOURCE_KEYS) {
+    const v = h[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      const unit = key === 'cpu' ? 'percent of one core (100 = a whole core)' : 'MB';
+      throw new SquallError({
+        code: 'E_BAD_CONFIG',
+        component,
+        message: `${where} has resources.${key} ${typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v))}; it must be a non-negative finite number, in ${unit} per task`,
+        details: { key: `resources.${key}`, value: v },
+      });
+    }
+    out[key] = v;
+  }
+  return Object.freeze(out);
 }
