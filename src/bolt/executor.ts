@@ -59,15 +59,27 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     while (n < budget && mb.size > 0 && this.downstreamHasRoom()) {
       const input = mb.shift();
       n++;
-      this.executed++;
-      try {
-        bolt.execute(input);
-      } catch (err) {
-        if (input.settled === 0) this.fail(input);
-        if (!(err instanceof FailedError)) this.reportError(err);
+      // Execute latency is sampled, 1 in 16, as Storm samples its stats:
+      // two clock reads per tuple would cost more than many executes.
+      if ((++this.executed & 15) === 0) {
+        const t0 = performance.now();
+        this.execute(bolt, input);
+        this.sampledMs += performance.now() - t0;
+        this.samples++;
+      } else {
+        this.execute(bolt, input);
       }
     }
     return n;
+  }
+
+  private execute(bolt: Bolt, input: Tuple): void {
+    try {
+      bolt.execute(input);
+    } catch (err) {
+      if (input.settled === 0) this.fail(input);
+      if (!(err instanceof FailedError)) this.reportError(err);
+    }
   }
 
   // --- collector -----------------------------------------------------------

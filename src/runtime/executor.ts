@@ -21,6 +21,9 @@ export abstract class Executor<M> {
   executed = 0;
   acked = 0;
   failed = 0;
+  /** Sampled execute times (bolts): their sum and count. */
+  sampledMs = 0;
+  samples = 0;
 
   constructor(
     readonly taskId: number,

@@ -17,6 +17,14 @@ export interface ComponentMetrics {
   failed: number;
   /** Messages waiting in the component's mailboxes now. */
   queued: number;
+  /** Bolts: mean execute time (ms), sampled 1 in 16. */
+  executeLatencyMs?: number;
+  /**
+   * Bolts: the fraction of the run its tasks spent executing (mean over its
+   * tasks, estimated as executed x mean execute time / uptime). Near 1: the
+   * component is the bottleneck; raise its parallelism.
+   */
+  capacity?: number;
   /** Spouts only: trees that timed out (kept apart from explicit fails). */
   timedOut?: number;
   /** Spouts only: trees in flight now. */
@@ -39,9 +47,22 @@ export interface ReportedError {
   count: number;
 }
 
+/** One host's (thread's) share of the work. */
+export interface HostMetrics {
+  host: number;
+  tasks: number;
+  emitted: number;
+  executed: number;
+  acked: number;
+  failed: number;
+  queued: number;
+}
+
 export interface MetricsSnapshot {
   uptimeMs: number;
   components: ComponentMetrics[];
+  /** Per host, from the hosts' latest reports. */
+  hosts: HostMetrics[];
   totals: { emitted: number; acked: number; failed: number; timedOut: number; pending: number };
   errors: ReportedError[];
   /** Distinct error reports not kept because the log was full. */
@@ -116,6 +137,8 @@ export interface ExecutorStats {
   done: boolean | null;
   latency: number[] | null;
   latencyMax: number;
+  sampledMs: number;
+  samples: number;
 }
 
 export function executorStats(e: Executor<unknown>, host: number): ExecutorStats {
@@ -136,6 +159,8 @@ export function executorStats(e: Executor<unknown>, host: number): ExecutorStats
     done: spout === null ? null : spout.hasDoneCheck() ? spout.isDone() : null,
     latency: spout?.latency.toSparse() ?? null,
     latencyMax: spout?.latency.max ?? 0,
+    sampledMs: e.sampledMs,
+    samples: e.samples,
   };
 }
 
@@ -172,8 +197,9 @@ export function hostReport(host: number, executors: readonly Executor<unknown>[]
 
 /** Merge host reports into per-component figures. */
 export function snapshot(reports: readonly HostReport[], uptimeMs: number): MetricsSnapshot {
-  const byComponent = new Map<string, { m: ComponentMetrics; h: Histogram | null }>();
+  const byComponent = new Map<string, { m: ComponentMetrics; h: Histogram | null; sampledMs: number; samples: number }>();
   const totals = { emitted: 0, acked: 0, failed: 0, timedOut: 0, pending: 0 };
+  const hosts = new Map<number, HostMetrics>();
   const errorCounts = new Map<string, number>();
   const errors: ReportedError[] = [];
   let errorsDropped = 0;
@@ -191,9 +217,11 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
           m.timedOut = 0;
           m.pending = 0;
         }
-        entry = { m, h: e.kind === 'spout' ? new Histogram() : null };
+        entry = { m, h: e.kind === 'spout' ? new Histogram() : null, sampledMs: 0, samples: 0 };
         byComponent.set(e.component, entry);
       }
+      entry.sampledMs += e.sampledMs;
+      entry.samples += e.samples;
       const m = entry.m;
       m.tasks++;
       m.emitted += e.emitted;
@@ -212,14 +240,29 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
         totals.pending += e.pending;
       }
       if (e.kind !== 'acker') totals.emitted += e.emitted;
+      if (r.host >= 0) {
+        let h = hosts.get(r.host);
+        if (!h) hosts.set(r.host, (h = { host: r.host, tasks: 0, emitted: 0, executed: 0, acked: 0, failed: 0, queued: 0 }));
+        h.tasks++;
+        h.emitted += e.emitted;
+        h.executed += e.executed;
+        h.acked += e.acked;
+        h.failed += e.failed;
+        h.queued += e.queued;
+      }
     }
   }
   const components: ComponentMetrics[] = [];
-  for (const { m, h } of byComponent.values()) {
+  for (const { m, h, sampledMs, samples } of byComponent.values()) {
     if (h) m.completeLatencyMs = { p50: round(h.percentileMs(0.5)), p99: round(h.percentileMs(0.99)), max: round(h.max) };
+    if (m.kind === 'bolt') {
+      const mean = samples > 0 ? sampledMs / samples : 0;
+      m.executeLatencyMs = round(mean);
+      m.capacity = uptimeMs > 0 ? Math.min(1, round((m.executed * mean) / (uptimeMs * m.tasks))) : 0;
+    }
     components.push(m);
   }
-  return { uptimeMs, components, totals, errors: mergeErrors(errors), errorsDropped };
+  return { uptimeMs, components, hosts: [...hosts.values()].sort((a, b) => a.host - b.host), totals, errors: mergeErrors(errors), errorsDropped };
 }
 
 /** The same report from several hosts (tasks of one component on two threads) becomes one, with the counts added. */

@@ -83,6 +83,7 @@ function metrics(uptimeMs: number, emitted: number, acked: number): MetricsSnaps
     totals: { emitted, acked, failed: 1, timedOut: 2, pending: 3 },
     errors: [{ component: 's', task: 1, code: undefined, stream: undefined, details: undefined, message: 'boom', stack: 'Error: boom\n    at x', count: 4 }],
     errorsDropped: 0,
+    hosts: [],
   };
 }
 

@@ -1,43 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { BasicBolt, TopologyBuilder, planTopology } from '../../src/index.ts';
-import type {
-  BasicOutputCollector,
-  CustomGrouping,
-  InputDeclarer,
-  OutputDeclarer,
-  Spout,
-  SpoutOutputCollector,
-  Topology,
-  TopologyContext,
-  Tuple,
-} from '../../src/index.ts';
-import { FixedTupleSpout, completeTopology } from '../../src/testing/index.ts';
+import { fieldsHash } from '../../src/index.ts';
+import type { Topology } from '../../src/index.ts';
+import { PartialKeyRouter } from '../../src/grouping/partial-key.ts';
+import { completeTopology } from '../../src/testing/index.ts';
 import type { FixedTuples } from '../../src/testing/index.ts';
+import { DIRECT_SPOUT_TUPLES, RECV_PARALLELISM } from '../fixtures/topologies/groupings.ts';
+import { MODES, loadFixture, planFor } from '../support/modes.ts';
+import type { Mode } from '../support/modes.ts';
 
 /**
- * Each grouping's contract, end to end: a real topology run to completion,
- * where the receiving bolt 'recv' emits [its task id, ...input values], so
- * the emitted tuples show which task received what.
+ * Each grouping's contract, end to end: a real topology run to completion
+ * in each mode, where the receiving bolt 'recv' emits [its task id, ...input
+ * values], so the emitted tuples show which task received what (see
+ * test/fixtures/topologies/groupings.ts). Task ids come from the plan and are
+ * the same in every mode, so where a grouping is deterministic the test
+ * checks the exact task against a model, which makes the results identical
+ * across modes; shuffle draws from each host's own random source, so its
+ * test checks balance instead.
  */
 
-const PARALLELISM = 4;
-
-/** Emits [taskId, ...values] for every input. */
-class TagWithTask extends BasicBolt {
-  private taskId = 0;
-  constructor(private readonly fields: readonly string[]) {
-    super();
-  }
-  declareOutputFields(d: OutputDeclarer): void {
-    d.declare(['task', ...this.fields]);
-  }
-  override prepare(context: TopologyContext): void {
-    this.taskId = context.taskId;
-  }
-  execute(input: Tuple, out: BasicOutputCollector): void {
-    out.emit([this.taskId, ...input.values]);
-  }
-}
+/** A grouping run's real-time budget: a threaded run spends ~1 s starting its workers. */
+const TIMEOUT_MS = 15_000;
 
 interface Received {
   /** recv's task ids, ascending. */
@@ -48,8 +31,8 @@ interface Received {
   tagged: unknown[][];
 }
 
-function received(topology: Topology, emitted: unknown[][]): Received {
-  const tasks = planTopology(topology).componentTasks.get('recv')!;
+function received(topology: Topology, mode: Mode, emitted: unknown[][]): Received {
+  const tasks = planFor(topology, mode).componentTasks.get('recv')!;
   const byTask = new Map<number, unknown[][]>(tasks.map((t) => [t, []]));
   for (const [task, ...values] of emitted) {
     const list = byTask.get(task as number);
@@ -59,21 +42,14 @@ function received(topology: Topology, emitted: unknown[][]): Received {
   return { tasks, byTask, tagged: emitted };
 }
 
-/** source (fixed tuples with `fields`) → recv (PARALLELISM tasks), wired by `wire`. */
-async function runGrouping(
-  tuples: unknown[][],
-  fields: readonly string[],
-  wire: (recv: InputDeclarer) => void,
-): Promise<Received> {
-  const b = new TopologyBuilder('groupings');
-  b.setSpout('source', () => new FixedTupleSpout(tuples, { default: fields }));
-  wire(b.setBolt('recv', () => new TagWithTask(fields), { parallelism: PARALLELISM }));
-  const topology = b.build();
-  const result = await completeTopology(topology, { timeoutMs: 5_000 });
+/** Run the fixture topology `exportName` on `tuples` from 'source'; every tuple must be acked. */
+async function runGrouping(mode: Mode, exportName: string, tuples: unknown[][]): Promise<Received & { topology: Topology }> {
+  const topology = await loadFixture('groupings.ts', exportName);
+  const result = await completeTopology(topology, { threads: mode.threads, mockedSources: { source: tuples }, timeoutMs: TIMEOUT_MS });
   expect(result.errors).toEqual([]);
   const source = result.metrics.components.find((c) => c.id === 'source')!;
   expect(source.acked).toBe(tuples.length);
-  return received(topology, result.emitted('recv'));
+  return { topology, ...received(topology, mode, result.emitted('recv')) };
 }
 
 /** The tasks each key reached. */
@@ -99,15 +75,18 @@ function keyed(n: number, keys: number): unknown[][] {
   return Array.from({ length: n }, (_, i) => [`k${(i * 7919) % keys}`, i]);
 }
 
-const KV = ['key', 'n'] as const;
+/** The model of fields grouping: the task the documented fields hash picks. */
+function fieldsTask(tasks: readonly number[], values: readonly unknown[], fieldIndexes: readonly number[]): number {
+  return tasks[fieldsHash(values, fieldIndexes) % tasks.length]!;
+}
 
-describe('groupings through a running topology', () => {
-  it('fields: sends equal keys to the same task, over 4,000 tuples and 4 tasks', async () => {
+describe.each(MODES)('groupings through a running topology ($mode)', (mode) => {
+  it('fields: sends each key to the one task its fields hash picks, over 4,000 tuples and 4 tasks', async () => {
     const tuples = keyed(4_000, 257);
-    const r = await runGrouping(tuples, KV, (recv) => recv.fieldsGrouping('source', ['key']));
+    const r = await runGrouping(mode, 'fieldsTopology', tuples);
     const perKey = tasksPerKey(r, (v) => v[0] as string);
     expect(perKey.size).toBe(257);
-    for (const [, tasks] of perKey) expect(tasks.size).toBe(1);
+    for (const [key, tasks] of perKey) expect([...tasks]).toEqual([fieldsTask(r.tasks, [key], [0])]);
     // Every tuple arrived once, and the keys are spread over every task.
     expect(counts(r).reduce((a, b) => a + b, 0)).toBe(tuples.length);
     for (const c of counts(r)) expect(c).toBeGreaterThan(0);
@@ -115,27 +94,27 @@ describe('groupings through a running topology', () => {
 
   it('fields: groups on the pair of two fields, not on either one alone', async () => {
     const tuples = Array.from({ length: 3_000 }, (_, i) => [`a${i % 10}`, i % 13, i]);
-    const r = await runGrouping(tuples, ['a', 'b', 'n'], (recv) => recv.fieldsGrouping('source', ['a', 'b']));
-    const perPair = tasksPerKey(r, (v) => `${String(v[0])}|${String(v[1])}`);
+    const r = await runGrouping(mode, 'fieldsPairTopology', tuples);
+    const perPair = tasksPerKey(r, (v) => JSON.stringify([v[0], v[1]]));
     expect(perPair.size).toBe(130);
-    for (const [, tasks] of perPair) expect(tasks.size).toBe(1);
+    for (const [pair, tasks] of perPair) expect([...tasks]).toEqual([fieldsTask(r.tasks, JSON.parse(pair) as unknown[], [0, 1])]);
     // 'b' takes part in the hash: some value of 'a' alone reaches several tasks.
     const perA = tasksPerKey(r, (v) => v[0] as string);
     expect([...perA.values()].some((tasks) => tasks.size > 1)).toBe(true);
   });
 
   it('shuffle: gives each of 4 tasks exactly k of k*4 tuples from one spout task', async () => {
-    const r = await runGrouping(keyed(4_000, 10), KV, (recv) => recv.shuffleGrouping('source'));
+    const r = await runGrouping(mode, 'shuffleTopology', keyed(4_000, 10));
     expect(counts(r)).toEqual([1_000, 1_000, 1_000, 1_000]);
   });
 
   it('shuffle: stays within one of even when the total does not divide', async () => {
-    const r = await runGrouping(keyed(4_002, 10), KV, (recv) => recv.shuffleGrouping('source'));
+    const r = await runGrouping(mode, 'shuffleTopology', keyed(4_002, 10));
     for (const c of counts(r)) expect(Math.abs(c - 4_002 / 4)).toBeLessThanOrEqual(1);
   });
 
   it('global: sends every tuple to the lowest task id', async () => {
-    const r = await runGrouping(keyed(1_000, 10), KV, (recv) => recv.globalGrouping('source'));
+    const r = await runGrouping(mode, 'globalTopology', keyed(1_000, 10));
     const lowest = Math.min(...r.tasks);
     expect(r.byTask.get(lowest)).toHaveLength(1_000);
     expect(counts(r)).toEqual([1_000, 0, 0, 0]);
@@ -143,43 +122,52 @@ describe('groupings through a running topology', () => {
 
   it('all: gives every task every tuple', async () => {
     const tuples = keyed(500, 10);
-    const r = await runGrouping(tuples, KV, (recv) => recv.allGrouping('source'));
+    const r = await runGrouping(mode, 'allTopology', tuples);
     for (const t of r.tasks) expect(r.byTask.get(t)!.map((v) => v[1]).sort((a, b) => (a as number) - (b as number))).toEqual(tuples.map((v) => v[1]));
   });
 
   it('none: spreads like shuffle, exactly balanced', async () => {
-    const r = await runGrouping(keyed(4_000, 10), KV, (recv) => recv.noneGrouping('source'));
+    const r = await runGrouping(mode, 'noneTopology', keyed(4_000, 10));
     expect(counts(r)).toEqual([1_000, 1_000, 1_000, 1_000]);
   });
 
-  it('localOrShuffle: on one host every task is local, so it balances like shuffle', async () => {
-    const r = await runGrouping(keyed(4_000, 10), KV, (recv) => recv.localOrShuffleGrouping('source'));
-    expect(counts(r)).toEqual([1_000, 1_000, 1_000, 1_000]);
+  it("localOrShuffle: balances over the tasks on the source's host and sends nothing to other hosts", async () => {
+    const r = await runGrouping(mode, 'localOrShuffleTopology', keyed(4_000, 10));
+    const plan = planFor(r.topology, mode);
+    const sourceHost = plan.hostOfTask[plan.componentTasks.get('source')![0]!];
+    const local = r.tasks.filter((t) => plan.hostOfTask[t] === sourceHost);
+    if (mode.threads > 1) {
+      // Some of recv run beside the source and some elsewhere, or this would not test the difference.
+      expect(local.length).toBeGreaterThan(0);
+      expect(local.length).toBeLessThan(RECV_PARALLELISM);
+    } else {
+      expect(local).toEqual(r.tasks);
+    }
+    for (const t of r.tasks) {
+      const got = r.byTask.get(t)!.length;
+      if (local.includes(t)) expect(Math.abs(got - 4_000 / local.length)).toBeLessThanOrEqual(1);
+      else expect(got).toBe(0);
+    }
   });
 
   it('partialKey: sends each key to at most two tasks, splitting a hot key over two', async () => {
     // One hot key carries half the tuples; 40 cold keys share the rest.
     const tuples = Array.from({ length: 4_000 }, (_, i) => [i % 2 === 0 ? 'hot' : `cold${i % 40}`, i]);
-    const r = await runGrouping(tuples, KV, (recv) => recv.partialKeyGrouping('source', ['key']));
+    const r = await runGrouping(mode, 'partialKeyTopology', tuples);
     const perKey = tasksPerKey(r, (v) => v[0] as string);
     expect(perKey.size).toBe(21);
     for (const [, tasks] of perKey) expect(tasks.size).toBeLessThanOrEqual(2);
     expect(perKey.get('hot')!.size).toBe(2);
     // Balance is the point: no task carries the whole hot key.
     for (const c of counts(r)) expect(c).toBeLessThan(2_000);
+    // One source task routes in emit order, so every tuple lands where the router model puts it, in every mode.
+    const model = new PartialKeyRouter(r.tasks, [0]);
+    const want = new Map(tuples.map((v) => [v[1] as number, model.chooseTasks(v)[0]]));
+    for (const [task, , n] of r.tagged) expect(task).toBe(want.get(n as number));
   });
 
   it('custom: sends odd values to the first task and even ones to the last', async () => {
-    let targets: readonly number[] = [];
-    const oddFirst: CustomGrouping = {
-      prepare(ctx) {
-        targets = ctx.targetTasks;
-      },
-      chooseTasks(values) {
-        return [(values[1] as number) % 2 === 1 ? targets[0]! : targets[targets.length - 1]!];
-      },
-    };
-    const r = await runGrouping(keyed(1_000, 10), KV, (recv) => recv.customGrouping('source', oddFirst));
+    const r = await runGrouping(mode, 'customTopology', keyed(1_000, 10));
     const [first, second, third, last] = r.tasks;
     expect(r.byTask.get(first!)!.map((v) => v[1] as number).every((n) => n % 2 === 1)).toBe(true);
     expect(r.byTask.get(last!)!.map((v) => v[1] as number).every((n) => n % 2 === 0)).toBe(true);
@@ -189,79 +177,35 @@ describe('groupings through a running topology', () => {
   });
 });
 
-describe('direct grouping through a running topology', () => {
-  /** Emits [n] for each input to the task named by its 'target' field, on the direct stream 'routed'. */
-  class Dispatch extends BasicBolt {
-    declareOutputFields(d: OutputDeclarer): void {
-      d.declareStream('routed', ['n'], { direct: true });
-    }
-    execute(input: Tuple, out: BasicOutputCollector): void {
-      out.emitDirect(input.getNumber('target'), 'routed', [input.getNumber('n')]);
-    }
-  }
-
-  function dispatchTopology(): Topology {
-    const b = new TopologyBuilder('direct');
-    b.setSpout('source', () => new FixedTupleSpout([], { default: ['n', 'target'] }));
-    b.setBolt('dispatch', () => new Dispatch()).shuffleGrouping('source');
-    b.setBolt('recv', () => new TagWithTask(['n']), { parallelism: PARALLELISM }).directGrouping('dispatch', 'routed');
-    return b.build();
-  }
-
+describe.each(MODES)('direct grouping through a running topology ($mode)', (mode) => {
   it('delivers emitDirect only to the named task', async () => {
-    const topology = dispatchTopology();
-    const tasks = planTopology(topology).componentTasks.get('recv')!;
-    const named = tasks[2]!;
+    const topology = await loadFixture('groupings.ts', 'directTopology');
+    const named = planFor(topology, mode).componentTasks.get('recv')![2]!;
     const tuples: FixedTuples = Array.from({ length: 1_000 }, (_, i) => [i, named]);
-    const result = await completeTopology(topology, { mockedSources: { source: tuples }, timeoutMs: 5_000 });
+    const result = await completeTopology(topology, { threads: mode.threads, mockedSources: { source: tuples }, timeoutMs: TIMEOUT_MS });
     expect(result.errors).toEqual([]);
-    const r = received(topology, result.emitted('recv'));
+    const r = received(topology, mode, result.emitted('recv'));
     expect(counts(r)).toEqual([0, 0, 1_000, 0]);
     expect(r.byTask.get(named)!.map((v) => v[0])).toEqual(tuples.map((v) => v[0]));
   });
 
   it('delivers each emitDirect to the task it names, and to no other', async () => {
-    const topology = dispatchTopology();
-    const tasks = planTopology(topology).componentTasks.get('recv')!;
+    const topology = await loadFixture('groupings.ts', 'directTopology');
+    const tasks = planFor(topology, mode).componentTasks.get('recv')!;
     const tuples: [number, number][] = Array.from({ length: 2_000 }, (_, i) => [i, tasks[(i * 31) % tasks.length]!]);
-    const result = await completeTopology(topology, { mockedSources: { source: tuples }, timeoutMs: 5_000 });
+    const result = await completeTopology(topology, { threads: mode.threads, mockedSources: { source: tuples }, timeoutMs: TIMEOUT_MS });
     expect(result.errors).toEqual([]);
     const want = new Map(tuples.map(([n, target]) => [n, target]));
-    const r = received(topology, result.emitted('recv'));
+    const r = received(topology, mode, result.emitted('recv'));
     expect(r.tagged).toHaveLength(tuples.length);
     for (const [task, n] of r.tagged) expect(task).toBe(want.get(n as number));
   });
 
   it("delivers a spout's emitDirect only to the named task", async () => {
-    let target = 0;
-    class DirectSpout implements Spout {
-      private collector!: SpoutOutputCollector;
-      private i = 0;
-      acked = 0;
-      declareOutputFields(d: OutputDeclarer): void {
-        d.declareStream('routed', ['n'], { direct: true });
-      }
-      open(_context: TopologyContext, collector: SpoutOutputCollector): void {
-        this.collector = collector;
-      }
-      nextTuple(): void {
-        if (this.i < 500) this.collector.emitDirect(target, 'routed', [this.i], this.i++);
-      }
-      ack(): void {
-        this.acked++;
-      }
-      isDone(): boolean {
-        return this.acked === 500;
-      }
-    }
-    const b = new TopologyBuilder('direct-spout');
-    b.setSpout('source', () => new DirectSpout());
-    b.setBolt('recv', () => new TagWithTask(['n']), { parallelism: PARALLELISM }).directGrouping('source', 'routed');
-    const topology = b.build();
-    const tasks = planTopology(topology).componentTasks.get('recv')!;
-    target = tasks[tasks.length - 1]!;
-    const result = await completeTopology(topology, { timeoutMs: 5_000 });
+    const topology = await loadFixture('groupings.ts', 'directSpoutTopology');
+    const tasks = planFor(topology, mode).componentTasks.get('recv')!;
+    const result = await completeTopology(topology, { threads: mode.threads, config: { target: tasks[tasks.length - 1]! }, timeoutMs: TIMEOUT_MS });
     expect(result.errors).toEqual([]);
-    expect(counts(received(topology, result.emitted('recv')))).toEqual([0, 0, 0, 500]);
+    expect(counts(received(topology, mode, result.emitted('recv')))).toEqual([0, 0, 0, DIRECT_SPOUT_TUPLES]);
   });
 });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { SquallError, TopologyBuilder, custom, isSquallError, planTopology, submit } from '../../src/index.ts';
-import type { CustomGrouping, GroupingSpec, Topology, Tuple } from '../../src/index.ts';
+import { SquallError, TopologyBuilder, custom, isSquallError, submit } from '../../src/index.ts';
+import type { CustomGrouping, GroupingSpec, ReportedError } from '../../src/index.ts';
 import type { BoltFactory, SpoutFactory } from '../../src/topology/index.ts';
 import { completeTopology } from '../../src/testing/index.ts';
 import type { CompleteResult } from '../../src/testing/index.ts';
-import { ScriptedBolt, ScriptedSpout, SilentBolt, SilentSpout } from './components.ts';
-import type { BoltScript, SpoutScript, Streams } from './components.ts';
+import { HEARD_STREAM, SilentBolt, SilentSpout } from '../fixtures/topologies/components.ts';
+import type { BoltScriptName, SpoutScriptName } from '../fixtures/topologies/emit-errors.ts';
+import { MODES, loadFixture, planFor } from '../support/modes.ts';
 
 /** The SquallError `fn` throws; fails the test if it throws nothing or something else. */
 function thrownBy(fn: () => unknown): SquallError {
@@ -28,9 +29,8 @@ interface Expected {
   advice?: RegExp;
 }
 
-function expectError(err: unknown, want: Expected): void {
-  expect(isSquallError(err)).toBe(true);
-  const e = err as SquallError;
+/** Checks a thrown SquallError, or an error as a run reports it (the same fields, as plain data). */
+function expectError(e: SquallError | ReportedError, want: Expected): void {
   expect(e.code).toBe(want.code);
   if ('component' in want) expect(e.component).toBe(want.component);
   if ('stream' in want) expect(e.stream).toBe(want.stream);
@@ -440,39 +440,8 @@ describe('topology validation at build time', () => {
 const N = 20;
 const numbers = Array.from({ length: N }, (_, i) => [`k${i % 3}`, i]);
 
-/** Streams of the scripted bolt 'bad': a default stream, a two-field one, and a direct one. */
-const BAD_STREAMS: Streams = {
-  default: { fields: ['n'] },
-  pair: { fields: ['a', 'b'] },
-  routed: { fields: ['n'], direct: true },
-};
-
-/**
- * numbers (fixed input) → bad (runs `script` per tuple) → sink, which
- * subscribes to every stream of bad, so emits that pass have somewhere to go.
- */
-function scriptedTopology(script: BoltScript, thrown: unknown[]): Topology {
-  const b = new TopologyBuilder('runtime-errors');
-  b.setSpout('numbers', () => new SilentSpout());
-  b.setBolt('bad', () => new ScriptedBolt(BAD_STREAMS, script, thrown)).shuffleGrouping('numbers');
-  b.setBolt('sink', () => new ScriptedBolt({}, () => {}))
-    .shuffleGrouping('bad')
-    .shuffleGrouping('bad', 'pair')
-    .directGrouping('bad', 'routed');
-  return b.build();
-}
-
-/** Task ids by component, as submit will assign them. */
-function tasksOf(topology: Topology, component: string): readonly number[] {
-  return planTopology(topology).componentTasks.get(component)!;
-}
-
-async function runScripted(script: BoltScript): Promise<{ result: CompleteResult; thrown: SquallError[] }> {
-  const thrown: SquallError[] = [];
-  const topology = scriptedTopology(script, thrown);
-  const result = await completeTopology(topology, { mockedSources: { numbers }, timeoutMs: 5_000 });
-  return { result, thrown };
-}
+/** A run's real-time budget: a threaded run spends about a second starting its workers. */
+const TIMEOUT_MS = 15_000;
 
 function metricsOf(result: CompleteResult, id: string) {
   const m = result.metrics.components.find((c) => c.id === id);
@@ -480,23 +449,50 @@ function metricsOf(result: CompleteResult, id: string) {
   return m;
 }
 
-/** The bolt's error was reported once per input, with its code, and every input failed back to the spout. */
-function expectEveryInputFailed(result: CompleteResult, code: string): void {
-  const reported = result.errors.filter((e) => e.component === 'bad');
-  expect(reported.map((e) => e.code)).toEqual([code]);
-  expect(reported[0]!.count).toBe(N);
+/** The one distinct error `component` reported. */
+function reportedBy(result: CompleteResult, component: string): ReportedError {
+  const reported = result.errors.filter((e) => e.component === component);
+  expect(reported.map((e) => e.code)).toHaveLength(1);
+  return reported[0]!;
+}
+
+/**
+ * The bolt 'bad' reported its error once per input, with its code, and every
+ * input failed back to the spout; returns the report.
+ */
+function expectEveryInputFailed(result: CompleteResult, code: string): ReportedError {
+  const reported = reportedBy(result, 'bad');
+  expect(reported.code).toBe(code);
+  expect(reported.count).toBe(N);
   expect(metricsOf(result, 'bad').failed).toBe(N);
   const spout = metricsOf(result, 'numbers');
   expect(spout.failed).toBe(N);
   expect(spout.acked).toBe(0);
   expect(metricsOf(result, 'sink').executed).toBe(0);
+  return reported;
 }
 
-describe('emit checks at run time', () => {
+/**
+ * The errors reach the test as reports (code, stream, details and message as
+ * plain data), the same from this thread and from a worker thread; the
+ * components are in test/fixtures/topologies/emit-errors.ts.
+ */
+describe.each(MODES)('emit checks at run time ($mode)', (mode) => {
+  const boltErrors = () => loadFixture('emit-errors.ts', 'boltErrorsTopology');
+
+  /** Task ids by component, as the run will assign them. */
+  async function tasksOf(component: string): Promise<readonly number[]> {
+    return planFor(await boltErrors(), mode).componentTasks.get(component)!;
+  }
+
+  /** numbers (N fixed tuples) → bad, running `script` with `config` → sink. */
+  async function runScripted(script: BoltScriptName, config: Record<string, unknown> = {}): Promise<CompleteResult> {
+    return completeTopology(await boltErrors(), { threads: mode.threads, mockedSources: { numbers }, config: { script, ...config }, timeoutMs: TIMEOUT_MS });
+  }
+
   it('reports an emit on an undeclared stream and fails the input (E_EMIT_UNDECLARED_STREAM)', async () => {
-    const { result, thrown } = await runScripted((input, c) => c.emitTo('odd', [input.values[1]], input));
-    expectEveryInputFailed(result, 'E_EMIT_UNDECLARED_STREAM');
-    expectError(thrown[0], {
+    const result = await runScripted('undeclaredStream');
+    expectError(expectEveryInputFailed(result, 'E_EMIT_UNDECLARED_STREAM'), {
       code: 'E_EMIT_UNDECLARED_STREAM',
       component: 'bad',
       stream: 'odd',
@@ -506,20 +502,17 @@ describe('emit checks at run time', () => {
   });
 
   it('reports emit() from a bolt that declares no default stream (E_EMIT_UNDECLARED_STREAM)', async () => {
-    const thrown: SquallError[] = [];
-    const b = new TopologyBuilder('no-default');
-    b.setSpout('numbers', () => new SilentSpout());
-    b.setBolt('bad', () => new ScriptedBolt({ pair: { fields: ['a', 'b'] } }, (input, c) => c.emit([1], input), thrown)).shuffleGrouping('numbers');
-    const result = await completeTopology(b.build(), { mockedSources: { numbers }, timeoutMs: 5_000 });
+    const topology = await loadFixture('emit-errors.ts', 'noDefaultTopology');
+    const script: BoltScriptName = 'emitOne';
+    const result = await completeTopology(topology, { threads: mode.threads, mockedSources: { numbers }, config: { script }, timeoutMs: TIMEOUT_MS });
     expect(result.errors.map((e) => e.code)).toEqual(['E_EMIT_UNDECLARED_STREAM']);
-    expectError(thrown[0], { code: 'E_EMIT_UNDECLARED_STREAM', component: 'bad', stream: 'default', advice: /declared: pair/ });
+    expectError(result.errors[0]!, { code: 'E_EMIT_UNDECLARED_STREAM', component: 'bad', stream: 'default', advice: /declared: pair/ });
     expect(metricsOf(result, 'numbers').failed).toBe(N);
   });
 
   it('reports an emit with the wrong number of values and fails the input (E_EMIT_ARITY)', async () => {
-    const { result, thrown } = await runScripted((input, c) => c.emitTo('pair', [input.values[1]], input));
-    expectEveryInputFailed(result, 'E_EMIT_ARITY');
-    expectError(thrown[0], {
+    const result = await runScripted('tooFewValues');
+    expectError(expectEveryInputFailed(result, 'E_EMIT_ARITY'), {
       code: 'E_EMIT_ARITY',
       component: 'bad',
       stream: 'pair',
@@ -529,37 +522,34 @@ describe('emit checks at run time', () => {
   });
 
   it('reports an emit of a function, naming the field (E_EMIT_NOT_CLONEABLE)', async () => {
-    const { result, thrown } = await runScripted((input, c) => c.emitTo('pair', [input.values[1], () => 1], input));
-    expectEveryInputFailed(result, 'E_EMIT_NOT_CLONEABLE');
-    expectError(thrown[0], {
+    const result = await runScripted('emitFunction');
+    const reported = expectEveryInputFailed(result, 'E_EMIT_NOT_CLONEABLE');
+    expectError(reported, {
       code: 'E_EMIT_NOT_CLONEABLE',
       component: 'bad',
       stream: 'pair',
       names: ["'bad'", "'pair'", "field 'b'"],
       advice: /create them in open\(\)\/prepare\(\)/,
     });
-    expect(thrown[0]!.details).toEqual({ field: 'b' });
+    expect(reported.details).toEqual({ field: 'b' });
   });
 
   it('reports an emit of a symbol, naming the field (E_EMIT_NOT_CLONEABLE)', async () => {
-    const { result, thrown } = await runScripted((input, c) => c.emitTo('pair', [Symbol('db'), input.values[1]], input));
-    expectEveryInputFailed(result, 'E_EMIT_NOT_CLONEABLE');
-    expect(thrown[0]!.details).toEqual({ field: 'a' });
+    const result = await runScripted('emitSymbol');
+    expect(expectEveryInputFailed(result, 'E_EMIT_NOT_CLONEABLE').details).toEqual({ field: 'a' });
   });
 
   it('reports a value holding a function deep inside (E_EMIT_NOT_CLONEABLE)', async () => {
-    const { result, thrown } = await runScripted((input, c) => c.emit([{ n: input.values[1], db: { query() {} } }], input));
-    expectEveryInputFailed(result, 'E_EMIT_NOT_CLONEABLE');
-    expectError(thrown[0], { code: 'E_EMIT_NOT_CLONEABLE', component: 'bad', stream: 'default' });
-    expect(thrown[0]!.details).toEqual({ field: 'n' });
+    const result = await runScripted('emitDeepFunction');
+    const reported = expectEveryInputFailed(result, 'E_EMIT_NOT_CLONEABLE');
+    expectError(reported, { code: 'E_EMIT_NOT_CLONEABLE', component: 'bad', stream: 'default' });
+    expect(reported.details).toEqual({ field: 'n' });
   });
 
   it('reports emitDirect on a stream that is not direct (E_EMIT_DIRECT)', async () => {
-    const topology = scriptedTopology(() => {}, []);
-    const sink = tasksOf(topology, 'sink')[0]!;
-    const { result, thrown } = await runScripted((input, c) => c.emitDirect(sink, 'default', [input.values[1]], input));
-    expectEveryInputFailed(result, 'E_EMIT_DIRECT');
-    expectError(thrown[0], {
+    const sink = (await tasksOf('sink'))[0]!;
+    const result = await runScripted('directOnDefault', { task: sink });
+    expectError(expectEveryInputFailed(result, 'E_EMIT_DIRECT'), {
       code: 'E_EMIT_DIRECT',
       component: 'bad',
       stream: 'default',
@@ -569,9 +559,8 @@ describe('emit checks at run time', () => {
   });
 
   it('reports emit() on a direct stream (E_EMIT_DIRECT)', async () => {
-    const { result, thrown } = await runScripted((input, c) => c.emitTo('routed', [input.values[1]], input));
-    expectEveryInputFailed(result, 'E_EMIT_DIRECT');
-    expectError(thrown[0], {
+    const result = await runScripted('emitOnDirect');
+    expectError(expectEveryInputFailed(result, 'E_EMIT_DIRECT'), {
       code: 'E_EMIT_DIRECT',
       component: 'bad',
       stream: 'routed',
@@ -581,48 +570,41 @@ describe('emit checks at run time', () => {
   });
 
   it('reports emitDirect to a task that does not subscribe (E_EMIT_BAD_TASK)', async () => {
-    const topology = scriptedTopology(() => {}, []);
-    const spoutTask = tasksOf(topology, 'numbers')[0]!;
-    const { result, thrown } = await runScripted((input, c) => c.emitDirect(spoutTask, 'routed', [input.values[1]], input));
-    expectEveryInputFailed(result, 'E_EMIT_BAD_TASK');
-    expectError(thrown[0], {
+    const spoutTask = (await tasksOf('numbers'))[0]!;
+    const result = await runScripted('directToTask', { task: spoutTask });
+    const reported = expectEveryInputFailed(result, 'E_EMIT_BAD_TASK');
+    expectError(reported, {
       code: 'E_EMIT_BAD_TASK',
       component: 'bad',
       stream: 'routed',
       names: ["'bad'", `task ${spoutTask}`, "'routed'"],
       advice: /use context task ids of the subscribing bolt/,
     });
-    expect(thrown[0]!.details).toEqual({ task: spoutTask });
+    expect(reported.details).toEqual({ task: spoutTask });
   });
 
   it.each([0, -1, 1.5, 9_999])('reports emitDirect to task id %s (E_EMIT_BAD_TASK)', async (task) => {
-    const { result } = await runScripted((input, c) => c.emitDirect(task, 'routed', [input.values[1]], input));
+    const result = await runScripted('directToTask', { task });
     expectEveryInputFailed(result, 'E_EMIT_BAD_TASK');
   });
 
   it('delivers emitDirect to a subscribing task (the passing case of the checks above)', async () => {
-    const topology = scriptedTopology(() => {}, []);
-    const sink = tasksOf(topology, 'sink')[0]!;
-    const { result } = await runScripted((input, c) => c.emitDirect(sink, 'routed', [input.values[1]], input));
+    const sink = (await tasksOf('sink'))[0]!;
+    const result = await runScripted('directToTask', { task: sink });
     expect(result.errors).toEqual([]);
     expect(metricsOf(result, 'sink').executed).toBe(N);
     expect(metricsOf(result, 'numbers').acked).toBe(N);
   });
 
   it('reports an emit anchored to an input acked earlier, failing the current input (E_EMIT_BAD_ANCHOR)', async () => {
-    let previous: Tuple | null = null;
-    const { result, thrown } = await runScripted((input, c) => {
-      // The first input is acked when this call returns; every later one anchors to it too.
-      c.emit([input.values[1]], previous === null ? [input] : [input, previous]);
-      previous ??= input;
-    });
-    const reported = result.errors.filter((e) => e.component === 'bad');
-    expect(reported.map((e) => e.code)).toEqual(['E_EMIT_BAD_ANCHOR']);
-    expect(reported[0]!.count).toBe(N - 1);
+    const result = await runScripted('anchorToFirst');
+    const reported = reportedBy(result, 'bad');
+    expect(reported.code).toBe('E_EMIT_BAD_ANCHOR');
+    expect(reported.count).toBe(N - 1);
     const spout = metricsOf(result, 'numbers');
     expect(spout.acked).toBe(1);
     expect(spout.failed).toBe(N - 1);
-    expectError(thrown[0], {
+    expectError(reported, {
       code: 'E_EMIT_BAD_ANCHOR',
       component: 'bad',
       stream: 'default',
@@ -632,33 +614,22 @@ describe('emit checks at run time', () => {
   });
 
   it('reports an emit anchored to the input after acking it (E_EMIT_BAD_ANCHOR)', async () => {
-    const { result, thrown } = await runScripted((input, c) => {
-      c.ack(input);
-      c.emit([input.values[1]], input);
-    });
-    expect(result.errors.map((e) => e.code)).toEqual(['E_EMIT_BAD_ANCHOR']);
-    expect(thrown).toHaveLength(N);
+    const result = await runScripted('ackThenEmit');
+    expect(result.errors.map((e) => [e.code, e.count])).toEqual([['E_EMIT_BAD_ANCHOR', N]]);
     // The input was settled before the emit threw: its tree completes.
     expect(metricsOf(result, 'numbers').acked).toBe(N);
     expect(metricsOf(result, 'sink').executed).toBe(0);
   });
 
   it('reports an emit anchored to a failed input, saying it failed (E_EMIT_BAD_ANCHOR)', async () => {
-    const { result, thrown } = await runScripted((input, c) => {
-      c.fail(input);
-      c.emit([input.values[1]], input);
-    });
+    const result = await runScripted('failThenEmit');
     expect(result.errors.map((e) => e.code)).toEqual(['E_EMIT_BAD_ANCHOR']);
-    expectError(thrown[0], { code: 'E_EMIT_BAD_ANCHOR', names: ['already failed'] });
+    expectError(result.errors[0]!, { code: 'E_EMIT_BAD_ANCHOR', names: ['already failed'] });
     expect(metricsOf(result, 'numbers').failed).toBe(N);
   });
 
   it('fails only the inputs whose emits are bad and delivers the rest, without stopping the run', async () => {
-    const { result } = await runScripted((input, c) => {
-      const n = input.values[1] as number;
-      if (n % 2 === 0) c.emit([n], input);
-      else c.emitTo('pair', [n], input);
-    });
+    const result = await runScripted('oddTooFewValues');
     expect(result.errors.map((e) => [e.code, e.count])).toEqual([['E_EMIT_ARITY', N / 2]]);
     const spout = metricsOf(result, 'numbers');
     expect(spout.acked).toBe(N / 2);
@@ -669,51 +640,45 @@ describe('emit checks at run time', () => {
   });
 });
 
-describe('emit checks in a spout', () => {
-  async function runSpout(streams: Streams, script: SpoutScript) {
-    const thrown: SquallError[] = [];
-    const heard = { acked: [] as unknown[], failed: [] as unknown[] };
-    const b = new TopologyBuilder('spout-errors');
-    b.setSpout('numbers', () => new ScriptedSpout(streams, N, script, thrown, heard));
-    b.setBolt('sink', () => new ScriptedBolt({}, () => {})).shuffleGrouping('numbers');
+describe.each(MODES)('emit checks in a spout ($mode)', (mode) => {
+  /** Run the scripted spout of `exportName` for N calls of `script`; returns the message ids it heard settled. */
+  async function runSpout(exportName: string, script: SpoutScriptName) {
+    const topology = await loadFixture('emit-errors.ts', exportName);
     // A spout whose every emit throws looks idle: keep its backoff short.
-    const result = await completeTopology(b.build(), { config: { spoutIdleMaxMs: 1 }, timeoutMs: 5_000 });
-    return { result, thrown, heard };
+    const config = { script, calls: N, spoutIdleMaxMs: 1 };
+    const result = await completeTopology(topology, { threads: mode.threads, config, timeoutMs: TIMEOUT_MS });
+    const heard = { acked: [] as number[], failed: [] as number[] };
+    for (const [kind, msgId] of result.emitted('numbers', HEARD_STREAM) as ['acked' | 'failed', number][]) heard[kind].push(msgId);
+    return { result, heard };
   }
 
   it('reports a bad emit from nextTuple and keeps calling it', async () => {
-    const { result, thrown, heard } = await runSpout({ default: { fields: ['n'] } }, (call, c) => {
-      if (call % 2 === 0) c.emit([call], call);
-      else c.emit([call, 'extra'], call);
-    });
+    const { result, heard } = await runSpout('spoutErrorsTopology', 'oddExtraValue');
     expect(result.errors.map((e) => [e.component, e.code, e.count])).toEqual([['numbers', 'E_EMIT_ARITY', N / 2]]);
-    expectError(thrown[0], { code: 'E_EMIT_ARITY', component: 'numbers', stream: 'default' });
-    expect([...(heard.acked as number[])].sort((a, b) => a - b)).toEqual(Array.from({ length: N / 2 }, (_, i) => 2 * i));
+    expectError(result.errors[0]!, { code: 'E_EMIT_ARITY', component: 'numbers', stream: 'default' });
+    expect([...heard.acked].sort((a, b) => a - b)).toEqual(Array.from({ length: N / 2 }, (_, i) => 2 * i));
     expect(metricsOf(result, 'sink').executed).toBe(N / 2);
   });
 
   // Regression: the message id of an emit that threw was never acked or
   // failed, so a ReplayingSpout kept it in flight forever.
   it('fails the message id of a spout emit that threw, so the spout can replay it', async () => {
-    const { heard } = await runSpout({ default: { fields: ['n'] } }, (call, c) => {
-      if (call % 2 === 0) c.emit([call], call);
-      else c.emit([call, 'extra'], call);
-    });
+    const { heard } = await runSpout('spoutErrorsTopology', 'oddExtraValue');
     expect(heard.failed).toEqual(Array.from({ length: N / 2 }, (_, i) => 2 * i + 1));
   });
 
   it('reports emitDirect from a spout on a stream that is not direct (E_EMIT_DIRECT)', async () => {
-    const { result, thrown } = await runSpout({ default: { fields: ['n'] } }, (call, c) => c.emitDirect(1, 'default', [call], call));
+    const { result } = await runSpout('spoutErrorsTopology', 'directOnDefault');
     expect(result.errors.map((e) => e.code)).toEqual(['E_EMIT_DIRECT']);
-    expectError(thrown[0], { code: 'E_EMIT_DIRECT', component: 'numbers', stream: 'default' });
+    expectError(result.errors[0]!, { code: 'E_EMIT_DIRECT', component: 'numbers', stream: 'default' });
     expect(metricsOf(result, 'sink').executed).toBe(0);
   });
 
   it('reports an uncloneable value from a spout, naming the field (E_EMIT_NOT_CLONEABLE)', async () => {
-    const { result, thrown } = await runSpout({ default: { fields: ['n', 'handle'] } }, (call, c) => c.emit([call, () => call], call));
+    const { result } = await runSpout('spoutHandleTopology', 'emitFunction');
     expect(result.errors.map((e) => [e.code, e.count])).toEqual([['E_EMIT_NOT_CLONEABLE', N]]);
-    expectError(thrown[0], { code: 'E_EMIT_NOT_CLONEABLE', component: 'numbers', stream: 'default', names: ["field 'handle'"] });
-    expect(thrown[0]!.details).toEqual({ field: 'handle' });
+    expectError(result.errors[0]!, { code: 'E_EMIT_NOT_CLONEABLE', component: 'numbers', stream: 'default', names: ["field 'handle'"] });
+    expect(result.errors[0]!.details).toEqual({ field: 'handle' });
   });
 });
 
