@@ -24,7 +24,6 @@ const SETTLED_FAILED = 2;
 export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
   private bolt: Bolt | null = null;
   private readonly ackers: readonly number[];
-  private readonly one = [0];
   private defaultStream: OutStream | undefined;
 
   constructor(
@@ -168,15 +167,9 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     }
     const host = this.host;
     if (host.capture !== null) host.capture.record(this.component, s.id, this.taskId, values);
-    const nRouters = directTask >= 0 ? 1 : s.routers.length;
-    for (let r = 0; r < nRouters; r++) {
-      let targets: readonly number[];
-      if (directTask >= 0) {
-        this.one[0] = directTask;
-        targets = this.one;
-      } else {
-        targets = s.routers[r]!.chooseTasks(values);
-      }
+    const nRoutes = s.routeCount(directTask);
+    for (let r = 0; r < nRoutes; r++) {
+      const targets = s.route(r, values, directTask);
       for (let i = 0; i < targets.length; i++) {
         let tupleIds: number[] | null = null;
         if (tracked) {

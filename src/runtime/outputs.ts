@@ -16,6 +16,7 @@ export class OutStream {
   readonly directTargets: Uint8Array;
   /** Cloneability is checked on the first emit, where it is cheap to do once. */
   cloneChecked = false;
+  private readonly one = [0];
 
   constructor(
     readonly desc: StreamDesc,
@@ -25,6 +26,20 @@ export class OutStream {
     this.id = desc.stream;
     this.fields = desc.fields;
     this.directTargets = new Uint8Array(direct ? taskCount + 1 : 0);
+  }
+
+  /** How many routes an emit takes: one per subscriber, or the one task of an emitDirect. */
+  routeCount(directTask: number): number {
+    return directTask >= 0 ? 1 : this.routers.length;
+  }
+
+  /** The target tasks of route r (read at once: the array is reused). */
+  route(r: number, values: readonly unknown[], directTask: number): readonly number[] {
+    if (directTask >= 0) {
+      this.one[0] = directTask;
+      return this.one;
+    }
+    return this.routers[r]!.chooseTasks(values);
   }
 }
 

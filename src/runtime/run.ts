@@ -16,7 +16,7 @@ import { ErrorLog, hostReport, snapshot } from './metrics.ts';
 import type { RandomSource } from './random.ts';
 import { cryptoRandom } from './random.ts';
 import type { TopologyStatus } from './status.ts';
-import { createStatusActor } from './status.ts';
+import { RunLifecycle } from './lifecycle.ts';
 
 export interface SubmitOptions {
   /** Overrides of the topology's config (the CLI's --set). */
@@ -98,19 +98,18 @@ export interface KillOptions {
  * by state: activating a killed topology is an E_BAD_STATE error, not a
  * silent no-op.
  */
-export class LocalRun implements TopologyRun {
+export class LocalRun extends RunLifecycle implements TopologyRun {
   readonly mode = 'local' as const;
   readonly id: string;
   readonly topology: Topology;
   readonly plan: Plan;
   private readonly hostList: Host[];
   private readonly errorLog = new ErrorLog();
-  private readonly status$ = createStatusActor();
   private readonly startedAt = performance.now();
-  private killing: Promise<MetricsSnapshot> | null = null;
 
   /** @internal use submit() */
   constructor(topology: Topology, options: SubmitOptions) {
+    super();
     this.id = nanoid(10);
     const config: TopologyConfig = { ...topology.config, ...(options.config ?? {}) };
     validateConfig(config);
@@ -131,10 +130,6 @@ export class LocalRun implements TopologyRun {
           onError: (component, task, error) => this.errorLog.report(component, task, error),
         }),
     );
-  }
-
-  get status(): TopologyStatus {
-    return this.status$.getSnapshot().value as TopologyStatus;
   }
 
   /** @internal */
@@ -162,21 +157,11 @@ export class LocalRun implements TopologyRun {
     for (const h of this.hostList) h.setActive(false);
   }
 
-  kill(options: KillOptions = {}): Promise<MetricsSnapshot> {
-    if (this.killing) return this.killing;
-    this.expect(['active', 'inactive'], 'kill');
-    this.status$.send({ type: 'KILL' });
-    this.killing = this.doKill(options.waitMs ?? this.topology.config.killWaitMs);
-    return this.killing;
-  }
-
-  private async doKill(waitMs: number): Promise<MetricsSnapshot> {
+  protected async doKill(waitMs: number): Promise<MetricsSnapshot> {
     for (const h of this.hostList) h.setActive(false);
     const deadline = performance.now() + waitMs;
     while (this.pending() > 0 && performance.now() < deadline) await sleep(5);
     for (const h of this.hostList) await h.stop();
-    this.status$.send({ type: 'KILLED' });
-    this.status$.stop();
     return this.metrics();
   }
 
@@ -228,15 +213,6 @@ export class LocalRun implements TopologyRun {
     return this.pending() === 0 && this.isQuiet();
   }
 
-  private expect(states: TopologyStatus[], action: string): void {
-    const s = this.status;
-    if (!states.includes(s)) {
-      throw new SquallError({
-        code: 'E_BAD_STATE',
-        message: `cannot ${action} topology '${this.topology.name}' in state '${s}'`,
-      });
-    }
-  }
 }
 
 /**

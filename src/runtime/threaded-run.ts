@@ -12,7 +12,7 @@ import { ErrorLog, snapshot } from './metrics.ts';
 import type { HostReport, MetricsSnapshot } from './metrics.ts';
 import type { MockedSources } from './mocks.ts';
 import type { HostStatus, KillOptions, TopologyRun } from './run.ts';
-import { createStatusActor } from './status.ts';
+import { RunLifecycle } from './lifecycle.ts';
 import type { TopologyStatus } from './status.ts';
 import { createSupervisor } from './supervisor.ts';
 import type { HostState, Supervisor } from './supervisor.ts';
@@ -64,25 +64,24 @@ class HostSlot {
  * machine per host that restarts a host whose thread died. The trees that
  * were in flight on a dead host time out at their spouts and are replayed.
  */
-export class ThreadedRun implements TopologyRun {
+export class ThreadedRun extends RunLifecycle implements TopologyRun {
   readonly mode = 'threads' as const;
   readonly id = nanoid(10);
   readonly topology: Topology;
   plan!: Plan;
   private pool!: Piscina;
   private slots: HostSlot[] = [];
-  private readonly status$ = createStatusActor();
   private readonly startedAt = performance.now();
   /** Last reports of hosts that crashed: their counts stay in the totals. */
   private readonly retired: HostReport[] = [];
   private readonly hostErrors = new ErrorLog();
   private readonly options: ThreadedOptions;
   private readonly overrides: Partial<TopologyConfig>;
-  private killing: Promise<MetricsSnapshot> | null = null;
   private reqId = 0;
   private active: boolean;
 
   constructor(topology: Topology, options: ThreadedOptions) {
+    super();
     if (topology.source === undefined) {
       throw new SquallError({
         code: 'E_BAD_ARGUMENT',
@@ -128,10 +127,6 @@ export class ThreadedRun implements TopologyRun {
         giveUp: () => this.giveUp(slot),
       });
     }
-  }
-
-  get status(): TopologyStatus {
-    return this.status$.getSnapshot().value as TopologyStatus;
   }
 
   /** @internal */
@@ -387,21 +382,11 @@ export class ThreadedRun implements TopologyRun {
     await Promise.all(waits);
   }
 
-  kill(options: KillOptions = {}): Promise<MetricsSnapshot> {
-    if (this.killing) return this.killing;
-    this.expect(['active', 'inactive'], 'kill');
-    this.status$.send({ type: 'KILL' });
-    this.killing = this.doKill(options.waitMs ?? this.topology.config.killWaitMs);
-    return this.killing;
-  }
-
-  private async doKill(waitMs: number): Promise<MetricsSnapshot> {
+  protected async doKill(waitMs: number): Promise<MetricsSnapshot> {
     this.active = false;
     this.post({ t: 'deactivate' });
     await this.drain(waitMs);
     await this.shutdown();
-    this.status$.send({ type: 'KILLED' });
-    this.status$.stop();
     return this.metrics();
   }
 
@@ -467,12 +452,6 @@ export class ThreadedRun implements TopologyRun {
     return spouts > 0;
   }
 
-  private expect(states: TopologyStatus[], action: string): void {
-    const s = this.status;
-    if (!states.includes(s)) {
-      throw new SquallError({ code: 'E_BAD_STATE', message: `cannot ${action} topology '${this.topology.name}' in state '${s}'` });
-    }
-  }
 }
 
 function hostComponent(hostId: number): string {

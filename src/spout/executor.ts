@@ -42,7 +42,6 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
   private readonly pendingMap = new RotatingMap<PendingTree>(TIMEOUT_BUCKETS);
   private readonly ackers: readonly number[];
   private readonly tracking: boolean;
-  private readonly one = [0];
   /** Message ids to ack right away (no acker, or no subscriber): delivered after nextTuple returns, never inside it. */
   private readonly immediate: unknown[] = [];
   /** Message ids whose emit threw: failed after nextTuple returns. */
@@ -160,15 +159,9 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
       rootHi = ids.hi;
     }
     let sent = 0;
-    const nRouters = directTask >= 0 ? 1 : s.routers.length;
-    for (let r = 0; r < nRouters; r++) {
-      let targets: readonly number[];
-      if (directTask >= 0) {
-        this.one[0] = directTask;
-        targets = this.one;
-      } else {
-        targets = s.routers[r]!.chooseTasks(values);
-      }
+    const nRoutes = s.routeCount(directTask);
+    for (let r = 0; r < nRoutes; r++) {
+      const targets = s.route(r, values, directTask);
       for (let i = 0; i < targets.length; i++) {
         let tupleIds: number[] | null = null;
         if (tracked) {
