@@ -72,10 +72,11 @@ export interface TopologyRun {
   /** Bring metrics() up to date: threads ask every host; local mode is always current. */
   refresh(): Promise<void>;
   /**
-   * Threads: move to `threads` worker threads without losing tuples (drain,
-   * stop, start on a new plan). Local mode has one host: E_BAD_STATE.
+   * Threads: move to `threads` worker threads, or move executors with another
+   * `strategy`, without losing tuples (drain, stop, start on a new plan).
+   * Local mode has one host: E_BAD_STATE.
    */
-  rebalance(options?: { threads?: number; waitMs?: number }): Promise<void>;
+  rebalance(options?: { threads?: number; strategy?: SchedulingStrategy; waitMs?: number }): Promise<void>;
   /** Fault injection (threads): terminate one host's thread as a crash would; its supervisor restarts it. */
   crashHost(hostId: number): void;
   hosts(): HostStatus[];

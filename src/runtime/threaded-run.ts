@@ -75,7 +75,7 @@ export class ThreadedRun extends RunLifecycle implements TopologyRun {
   /** Last reports of hosts that crashed: their counts stay in the totals. */
   private readonly retired: HostReport[] = [];
   private readonly hostErrors = new ErrorLog();
-  private readonly options: ThreadedOptions;
+  private readonly options: ThreadedOptions & { strategy?: SchedulingStrategy };
   private readonly overrides: Partial<TopologyConfig>;
   private reqId = 0;
   private active: boolean;
@@ -312,13 +312,14 @@ export class ThreadedRun extends RunLifecycle implements TopologyRun {
    * starts over: back spouts with a durable source (their pending trees are
    * drained first, so nothing is lost either way).
    */
-  async rebalance(options: { threads?: number; waitMs?: number } = {}): Promise<void> {
+  async rebalance(options: { threads?: number; strategy?: SchedulingStrategy; waitMs?: number } = {}): Promise<void> {
     this.expect(['active', 'inactive'], 'rebalance');
     const threads = options.threads ?? this.slots.length;
     if (!Number.isInteger(threads) || threads < 1) {
       throw new SquallError({ code: 'E_BAD_ARGUMENT', message: `rebalance needs a whole number of threads, at least 1; got ${String(threads)}` });
     }
     const wasActive = this.active;
+    if (options.strategy) this.options.strategy = options.strategy;
     this.status$.send({ type: 'REBALANCE' });
     this.post({ t: 'deactivate' });
     await this.drain(options.waitMs ?? this.topology.config.killWaitMs);
