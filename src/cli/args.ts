@@ -1,4 +1,6 @@
 import { SquallError } from '../errors/index.ts';
+import { strategyByName } from '../scheduler/index.ts';
+import type { SchedulingStrategy } from '../scheduler/index.ts';
 
 /** `--duration <seconds>`: a positive, finite number of seconds (fractions allowed). */
 export function parseDuration(raw: string | undefined): number | undefined {
@@ -58,4 +60,30 @@ function parseValue(text: string): unknown {
 /** Commander collector for repeatable options. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** The default V8 old-generation heap of a worker thread, in MB (as submit's threadHeapMb). */
+export const DEFAULT_THREAD_HEAP_MB = 1024;
+
+/** `--thread-heap-mb <n>`: each worker thread's heap limit, a whole number of MB from 16. */
+export function parseThreadHeapMb(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_THREAD_HEAP_MB;
+  const n = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isInteger(n) || n < 16 || n > 1_048_576) {
+    throw new SquallError({
+      code: 'E_BAD_ARGUMENT',
+      message: `--thread-heap-mb must be a whole number of MB, at least 16 (default ${DEFAULT_THREAD_HEAP_MB}), got '${raw}'`,
+    });
+  }
+  return n;
+}
+
+/**
+ * `--strategy <name>`: how tasks are placed on hosts (default 'even'). The
+ * resource-aware strategy plans against a memory budget per host equal to
+ * the thread heap. An unknown name is E_BAD_ARGUMENT (from strategyByName).
+ */
+export function parseStrategy(raw: string | undefined, threadHeapMb: number = DEFAULT_THREAD_HEAP_MB): SchedulingStrategy {
+  const name = raw ?? 'even';
+  return name === 'resource-aware' ? strategyByName(name, { memoryMbPerHost: threadHeapMb }) : strategyByName(name);
 }

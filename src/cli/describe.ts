@@ -1,7 +1,7 @@
-import { parseThreads } from './args.ts';
+import { parseStrategy, parseThreadHeapMb, parseThreads } from './args.ts';
 import type { GroupingSpec } from '../grouping/types.ts';
-import type { Plan } from '../scheduler/index.ts';
-import { planTopology } from '../scheduler/index.ts';
+import type { Plan, SchedulingStrategy } from '../scheduler/index.ts';
+import { planTopology, resourcesOf } from '../scheduler/index.ts';
 import { loadTopologyModule } from '../topology/module.ts';
 import type { Topology } from '../topology/types.ts';
 import { write } from './output.ts';
@@ -9,6 +9,8 @@ import { table } from './table.ts';
 
 export interface DescribeOptions {
   threads?: string;
+  strategy?: string;
+  threadHeapMb?: string;
   json?: boolean;
   stack?: boolean;
 }
@@ -22,7 +24,13 @@ export interface TopologyDescription {
   config: Record<string, unknown>;
   components: Record<string, ComponentDescription>;
   plan: {
+    /** The strategy that placed the tasks ('even', 'resource-aware', ...). */
+    strategy: string;
+    /** Resource-aware only: what each host offers (cpu in percent of a core, memory in MB). */
+    budget?: { cpuPerHost: number; memoryMbPerHost: number };
     hosts: { hostId: number; tasks: number[] }[];
+    /** Per host: the resources hints of its tasks added up (what resource-aware keeps within the budget). */
+    hostResources: { hostId: number; cpu: number; memoryMb: number }[];
     tasks: { taskId: number; component: string; index: number; host: number }[];
   };
 }
@@ -30,6 +38,8 @@ export interface TopologyDescription {
 export interface ComponentDescription {
   kind: 'spout' | 'bolt';
   parallelism: number;
+  /** Resources hints per task, defaults filled in: cpu in percent of a core, memory in MB. */
+  resources: { cpu: number; memoryMb: number };
   tickFrequencyMs: number;
   config: Record<string, unknown>;
   streams: Record<string, { fields: string[]; direct: boolean }>;
@@ -40,12 +50,13 @@ export interface ComponentDescription {
 export async function describeCommand(modulePath: string, options: DescribeOptions): Promise<number> {
   const topology = await loadTopologyModule(modulePath);
   const threads = parseThreads(options.threads);
-  const d = describeTopology(topology, planTopology(topology, { hosts: Math.max(1, threads) }));
+  const strategy = parseStrategy(options.strategy, parseThreadHeapMb(options.threadHeapMb));
+  const d = describeTopology(topology, planTopology(topology, { hosts: Math.max(1, threads), strategy }), strategy);
   await write(process.stdout, options.json === true ? JSON.stringify(d, jsonSafe, 2) + '\n' : formatDescription(d));
   return 0;
 }
 
-export function describeTopology(topology: Topology, plan: Plan): TopologyDescription {
+export function describeTopology(topology: Topology, plan: Plan, strategy?: SchedulingStrategy): TopologyDescription {
   const components: Record<string, ComponentDescription> = {};
   for (const id of [...topology.components.keys()].sort()) {
     const c = topology.components.get(id)!;
@@ -54,6 +65,7 @@ export function describeTopology(topology: Topology, plan: Plan): TopologyDescri
     components[id] = {
       kind: c.kind,
       parallelism: c.parallelism,
+      resources: { ...resourcesOf(topology, id) },
       tickFrequencyMs: c.tickFrequencyMs,
       config: { ...c.config },
       streams,
@@ -62,11 +74,27 @@ export function describeTopology(topology: Topology, plan: Plan): TopologyDescri
   }
   const tasks: TopologyDescription['plan']['tasks'] = [];
   for (const t of plan.tasks) if (t) tasks.push({ taskId: t.taskId, component: t.component, index: t.index, host: plan.hostOfTask[t.taskId]! });
+  const budget = strategy !== undefined && 'budget' in strategy ? (strategy.budget as { cpuPerHost: number; memoryMbPerHost: number }) : undefined;
   return {
     topology: topology.name,
     config: { ...topology.config },
     components,
-    plan: { hosts: plan.hosts.map((h) => ({ hostId: h.hostId, tasks: [...h.tasks] })), tasks },
+    plan: {
+      strategy: plan.strategy,
+      ...(budget ? { budget: { cpuPerHost: budget.cpuPerHost, memoryMbPerHost: budget.memoryMbPerHost } } : {}),
+      hosts: plan.hosts.map((h) => ({ hostId: h.hostId, tasks: [...h.tasks] })),
+      hostResources: plan.hosts.map((h) => {
+        let cpu = 0;
+        let memoryMb = 0;
+        for (const id of h.tasks) {
+          const r = resourcesOf(topology, plan.tasks[id]!.component);
+          cpu += r.cpu;
+          memoryMb += r.memoryMb;
+        }
+        return { hostId: h.hostId, cpu: round2(cpu), memoryMb: round2(memoryMb) };
+      }),
+      tasks,
+    },
   };
 }
 
@@ -81,10 +109,10 @@ export function formatDescription(d: TopologyDescription): string {
 
   const ids = Object.keys(d.components);
   out += table(
-    ['component', 'kind', 'parallelism', 'tick ms', 'config'],
+    ['component', 'kind', 'parallelism', 'cpu', 'memory MB', 'tick ms', 'config'],
     ids.map((id) => {
       const c = d.components[id]!;
-      return [id, c.kind, c.parallelism, c.tickFrequencyMs, Object.keys(c.config).length === 0 ? '-' : show(c.config)];
+      return [id, c.kind, c.parallelism, c.resources.cpu, c.resources.memoryMb, c.tickFrequencyMs, Object.keys(c.config).length === 0 ? '-' : show(c.config)];
     }),
   );
 
@@ -108,12 +136,30 @@ export function formatDescription(d: TopologyDescription): string {
   out += inputRows.length > 0 ? table(['bolt', 'input', 'grouping'], inputRows) : 'no inputs\n';
 
   const hosts = d.plan.hosts.length;
-  out += `\nplan: ${d.plan.tasks.length} tasks on ${hosts} host${hosts === 1 ? '' : 's'}\n`;
+  const b = d.plan.budget;
+  const budget = b ? ` (per host: cpu ${show(b.cpuPerHost)}, memory ${show(b.memoryMbPerHost)} MB)` : '';
+  out += `\nplan: ${d.plan.tasks.length} tasks on ${hosts} host${hosts === 1 ? '' : 's'}, strategy ${d.plan.strategy}${budget}\n`;
+  const componentOf = new Map(d.plan.tasks.map((t) => [t.taskId, t.component]));
+  out += table(
+    ['host', 'tasks', 'cpu', 'memory MB', 'components'],
+    d.plan.hosts.map((h) => {
+      const r = d.plan.hostResources.find((x) => x.hostId === h.hostId);
+      const counts = new Map<string, number>();
+      for (const id of h.tasks) counts.set(componentOf.get(id)!, (counts.get(componentOf.get(id)!) ?? 0) + 1);
+      const components = [...counts].map(([c, n]) => (n === 1 ? c : `${c} x${n}`)).join(', ');
+      return [h.hostId, h.tasks.length, r?.cpu ?? 0, r?.memoryMb ?? 0, components || '-'];
+    }),
+  );
+  out += '\n';
   out += table(
     ['task', 'component', 'index', 'host'],
     d.plan.tasks.map((t) => [t.taskId, t.component, t.index, t.host]),
   );
   return out;
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
 }
 
 function show(v: unknown): string {

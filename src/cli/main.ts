@@ -36,6 +36,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('<module>', 'topology module (.ts or .js) whose default export is a topology')
     .option('--duration <seconds>', 'stop after this many seconds')
     .option('--threads <n>', 'spread the topology over n worker threads (0, the default: all on the main thread)')
+    .option('--strategy <name>', 'with --threads: how tasks are placed on threads: even or resource-aware (default even)')
+    .option('--thread-heap-mb <n>', "with --threads: each thread's heap limit in MB, also resource-aware's memory budget per thread (default 1024)")
     .option('--json', 'print one JSON object on stdout at the end, and no status line')
     .addOption(new Option('--set <key=value>', 'override a config value (JSON if it parses, else a string); repeatable').argParser(collect))
     .option('--stack', 'print stack traces with errors')
@@ -46,6 +48,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("print a topology's components, streams, groupings and plan")
     .argument('<module>', 'topology module whose default export is a topology')
     .option('--threads <n>', 'plan for n worker threads (default: 1 host, the main thread)')
+    .option('--strategy <name>', 'how tasks are placed on hosts: even or resource-aware (default even)')
+    .option('--thread-heap-mb <n>', "resource-aware's memory budget per thread, as run's --thread-heap-mb (default 1024)")
     .option('--json', 'print JSON')
     .option('--stack', 'print stack traces with errors')
     .action(guard((module: string, opts: Parameters<typeof describeCommand>[1]) => describeCommand(module, opts)));

@@ -1,17 +1,20 @@
 import { submit } from '../runtime/run.ts';
-import type { TopologyRun } from '../runtime/run.ts';
+import type { HostStatus, TopologyRun } from '../runtime/run.ts';
 import { loadTopologyModule } from '../topology/module.ts';
-import { parseDuration, parseSets, parseThreads } from './args.ts';
+import { parseDuration, parseSets, parseStrategy, parseThreadHeapMb, parseThreads } from './args.ts';
 import { wantStack } from './fail.ts';
 import { write } from './output.ts';
 import { StopSignals } from './signals.ts';
 import { StatusLine } from './status-line.ts';
+import type { StatusSample } from './status-line.ts';
 import { buildReport, formatSummary } from './summary.ts';
 import { waitForStop } from './wait.ts';
 
 export interface RunOptions {
   duration?: string;
   threads?: string;
+  strategy?: string;
+  threadHeapMb?: string;
   json?: boolean;
   set?: string[];
   stack?: boolean;
@@ -30,13 +33,16 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
   const durationS = parseDuration(options.duration);
   const config = parseSets(options.set ?? []);
   const threads = parseThreads(options.threads);
+  const threadHeapMb = parseThreadHeapMb(options.threadHeapMb);
+  // Checked in local mode too, so a typo fails the same way; only threads place tasks by it.
+  const strategy = parseStrategy(options.strategy, threadHeapMb);
   const signals = new StopSignals((signal) => {
     process.stderr.write(`\nsquall: ${signal} again: exiting without waiting for trees in flight\n`);
     process.exit(FORCED_EXIT_CODE);
   });
   try {
     const topology = await loadTopologyModule(modulePath);
-    const run = await submit(topology, { config, threads });
+    const run = await submit(topology, threads > 0 ? { config, threads, strategy, threadHeapMb } : { config });
     try {
       return await runUntilStopped(run, signals, durationS, json, wantStack(options.stack));
     } catch (err) {
@@ -61,25 +67,52 @@ async function runUntilStopped(
     const tasks = run.plan.tasks.length - 1;
     const hosts = run.plan.hosts.length;
     const forHow = durationS !== undefined ? ` for ${durationS} s` : '';
-    process.stderr.write(`running topology '${name}' as run ${run.id} (${tasks} tasks on ${hosts} host${hosts === 1 ? '' : 's'})${forHow}; Ctrl-C to stop\n`);
+    const placed = run.mode === 'threads' ? `, placed by ${run.plan.strategy}` : '';
+    process.stderr.write(`running topology '${name}' as run ${run.id} (${tasks} tasks on ${hosts} host${hosts === 1 ? '' : 's'}${placed})${forHow}; Ctrl-C to stop\n`);
   }
   const line = !json && process.stderr.isTTY ? new StatusLine(process.stderr, name, sampler(run)) : null;
   line?.start();
 
   const stoppedBy = await waitForStop(run, signals, durationS === undefined ? undefined : durationS * 1000);
   signals.stopping();
-  line?.stop();
+  await line?.stop();
+  // Threads: pending() is as fresh as the hosts' last report; ask them now.
+  await run.refresh();
   const pending = run.pending();
   if (!json && pending > 0) {
     const waitS = run.topology.config.killWaitMs / 1000;
     process.stderr.write(`stopping: waiting up to ${waitS} s for ${pending} tree${pending === 1 ? '' : 's'} in flight; Ctrl-C again to force\n`);
   }
+  // The kill drains, stops every host and collects its last report: these figures are final, no refresh needed.
   const metrics = await run.kill();
-  const report = buildReport({ topology: name, runId: run.id, status: run.status, stoppedBy, metrics, withStacks });
+  const report = buildReport({
+    topology: name,
+    runId: run.id,
+    status: run.status,
+    stoppedBy,
+    threads: run.mode === 'threads' ? run.plan.hosts.length : 0,
+    hosts: hostsOf(run),
+    metrics,
+    withStacks,
+  });
   await write(process.stdout, json ? JSON.stringify(report) + '\n' : formatSummary(report));
   return 0;
 }
 
-function sampler(run: TopologyRun) {
-  return () => ({ atMs: performance.now(), metrics: run.metrics(), status: run.status });
+/** A status-line sample: with threads, fresh counters are asked of every host first. */
+function sampler(run: TopologyRun): () => Promise<StatusSample> {
+  return async () => {
+    await run.refresh();
+    return { atMs: performance.now(), metrics: run.metrics(), status: run.status, hosts: run.hosts() };
+  };
+}
+
+/**
+ * The hosts for the report. Local mode's one host is this thread, which the
+ * runtime always lists as running; once the run is killed it has stopped.
+ */
+function hostsOf(run: TopologyRun): HostStatus[] {
+  const hosts = run.hosts();
+  if (run.mode === 'threads' || run.status !== 'killed') return hosts;
+  return hosts.map((h) => (h.state === 'running' ? { ...h, state: 'stopped' } : h));
 }

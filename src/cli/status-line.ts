@@ -1,4 +1,6 @@
 import type { MetricsSnapshot } from '../runtime/metrics.ts';
+import type { HostStatus } from '../runtime/run.ts';
+import { firstLine, hostOfErrorComponent } from './summary.ts';
 import { compact, formatNumber } from './table.ts';
 
 /** One sample of the run, for rates between two redraws. */
@@ -6,12 +8,17 @@ export interface StatusSample {
   atMs: number;
   metrics: MetricsSnapshot;
   status: string;
+  /** run.hosts() at the time of the sample (worker threads: supervisor state, restarts, last crash). */
+  hosts?: readonly HostStatus[];
 }
 
 /**
  * The live line: rates come from the deltas between two samples, the other
  * numbers are the latest values. p99 is the worst spout's complete latency
- * over the run so far (the histogram is cumulative).
+ * over the run so far (the histogram is cumulative). With several hosts it
+ * adds how many are up and their restarts; a host that is not running shows
+ * its state; the latest crash comes last (the part cut first on a narrow
+ * terminal).
  */
 export function formatStatusLine(name: string, prev: StatusSample | null, cur: StatusSample): string {
   const t = cur.metrics.totals;
@@ -29,8 +36,44 @@ export function formatStatusLine(name: string, prev: StatusSample | null, cur: S
     `pending ${formatNumber(t.pending)}`,
     `p99 ${p99.toFixed(1)} ms`,
   ];
+  const hosts = cur.hosts ?? [];
+  if (hosts.length > 1) {
+    const up = hosts.filter((h) => h.state === 'running').length;
+    const restarts = hosts.reduce((n, h) => n + h.restarts, 0);
+    parts.push(`hosts ${up}/${hosts.length} up${restarts > 0 ? `, ${formatNumber(restarts)} restart${restarts === 1 ? '' : 's'}` : ''}`);
+  }
+  const down = hosts.filter((h) => h.state !== 'running');
+  if (down.length > 0) parts.push(down.map((h) => `host ${h.host} ${h.state}`).join(', '));
   if (cur.metrics.errors.length > 0) parts.push(`errors ${formatNumber(cur.metrics.errors.reduce((n, e) => n + e.count, 0))}`);
+  const crash = latestCrash(prev, cur);
+  if (crash !== null) parts.push(crash);
   return parts.join('  ');
+}
+
+/**
+ * The first line of the crash most worth showing: that of a host which is
+ * down now, else of one that restarted since the last sample, else the last
+ * host error reported. Host errors read `host <N> crashed: <error>`.
+ */
+export function latestCrash(prev: StatusSample | null, cur: StatusSample): string | null {
+  const hosts = cur.hosts ?? [];
+  const hostErrors = cur.metrics.errors.filter((e) => hostOfErrorComponent(e.component) !== null);
+  const before = new Map((prev?.hosts ?? []).map((h) => [h.host, h.restarts]));
+  const pick =
+    hosts.find((h) => h.state !== 'running' && h.lastError !== null) ??
+    hosts.find((h) => h.lastError !== null && h.restarts > (before.get(h.host) ?? h.restarts));
+  if (pick !== undefined) {
+    let reported: string | undefined;
+    for (const e of hostErrors) if (hostOfErrorComponent(e.component) === pick.host) reported = e.message;
+    return firstLine(reported ?? `host ${pick.host}: ${pick.lastError!}`);
+  }
+  const last = hostErrors[hostErrors.length - 1];
+  return last === undefined ? null : firstLine(last.message);
+}
+
+/** Cut a line to fit a terminal `width` columns wide (one column spare, so it never wraps). */
+export function fitWidth(line: string, width: number | undefined): string {
+  return width !== undefined && width > 1 && line.length >= width ? line.slice(0, width - 1) : line;
 }
 
 const CLEAR = '\r\x1b[2K';
@@ -38,40 +81,67 @@ const CLEAR = '\r\x1b[2K';
 /**
  * Redraws the status line on a terminal about every second. It writes only to
  * the stream it is given (stderr), so stdout stays clean for the summary.
+ * Taking a sample may be asynchronous (worker threads are asked for fresh
+ * counters first); a beat that comes while a sample is still being taken is
+ * skipped rather than stacked up.
  */
 export class StatusLine {
   private timer: NodeJS.Timeout | null = null;
   private prev: StatusSample | null = null;
   private drawn = false;
+  private stopped = false;
+  private busy: Promise<void> | null = null;
 
   constructor(
     private readonly out: NodeJS.WriteStream,
     private readonly name: string,
-    private readonly sample: () => StatusSample,
+    private readonly sample: () => StatusSample | Promise<StatusSample>,
     private readonly intervalMs = 1000,
   ) {}
 
   start(): void {
-    this.prev = this.sample();
-    this.timer = setInterval(() => this.draw(), this.intervalMs);
+    this.stopped = false;
+    this.track(
+      (async () => {
+        this.prev = await this.sample();
+      })(),
+    );
+    this.timer = setInterval(() => {
+      if (this.busy === null) this.track(this.draw());
+    }, this.intervalMs);
     this.timer.unref();
   }
 
-  draw(): void {
-    const cur = this.sample();
-    let line = formatStatusLine(this.name, this.prev, cur);
-    const width = this.out.columns;
-    if (width !== undefined && width > 1 && line.length >= width) line = line.slice(0, width - 1);
+  async draw(): Promise<void> {
+    const cur = await this.sample();
+    if (this.stopped) return;
+    const line = fitWidth(formatStatusLine(this.name, this.prev, cur), this.out.columns);
     this.out.write(CLEAR + line);
     this.drawn = true;
     this.prev = cur;
   }
 
-  /** Stop redrawing and clear the line, so what follows starts clean. */
-  stop(): void {
+  /**
+   * Stop redrawing and clear the line, so what follows starts clean. Resolves
+   * once a sample being taken has finished (nothing is drawn after it).
+   */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.stopped = true;
     if (this.drawn) this.out.write(CLEAR);
     this.drawn = false;
+    await this.busy;
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked: Promise<void> = p
+      .catch(() => {
+        // A failed sample skips one redraw; the status line is no reason to stop a run.
+      })
+      .finally(() => {
+        if (this.busy === tracked) this.busy = null;
+      });
+    this.busy = tracked;
   }
 }

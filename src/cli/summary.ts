@@ -1,4 +1,5 @@
-import type { MetricsSnapshot, ReportedError } from '../runtime/metrics.ts';
+import type { HostMetrics, MetricsSnapshot, ReportedError } from '../runtime/metrics.ts';
+import type { HostStatus } from '../runtime/run.ts';
 import type { TopologyStatus } from '../runtime/status.ts';
 import { compact, formatNumber, table } from './table.ts';
 
@@ -8,7 +9,9 @@ export type StopReason = 'duration' | 'signal' | 'done';
  * What `squall run --json` prints, and what the readable summary is made
  * from. `components` holds every component, the `__acker` system component
  * included with kind 'acker' (its executed count is the acker's load);
- * `spouts` holds the tuple-tree counters of each spout.
+ * `spouts` holds the tuple-tree counters of each spout; `hosts` holds each
+ * host (worker thread; local mode: the one main thread) with its supervisor
+ * state and its share of the work.
  */
 export interface RunReport {
   topology: string;
@@ -17,8 +20,11 @@ export interface RunReport {
   durationMs: number;
   status: TopologyStatus;
   stoppedBy: StopReason;
+  /** Worker threads (--threads); 0: local mode, everything on the main thread. */
+  threads: number;
   components: Record<string, ComponentReport>;
   spouts: Record<string, SpoutReport>;
+  hosts: HostReport[];
   totals: MetricsSnapshot['totals'];
   errors: ErrorReport[];
   /** Distinct error reports not kept because the run's error log was full. */
@@ -35,6 +41,29 @@ export interface ComponentReport {
   failed: number;
   /** Errors this component reported. */
   errors: number;
+  /** Bolts only: mean execute time in ms (sampled). */
+  executeLatencyMs?: number;
+  /** Bolts only: the fraction of the run its tasks spent executing; near 1, it is the bottleneck. */
+  capacity?: number;
+}
+
+/**
+ * One host: its state as its supervisor last saw it, restarts, the tasks the
+ * plan gives it, and its counters added up over every thread it ran on (a
+ * restarted host keeps what its crashed thread had done).
+ */
+export interface HostReport {
+  host: number;
+  state: string;
+  restarts: number;
+  tasks: number;
+  emitted: number;
+  executed: number;
+  acked: number;
+  failed: number;
+  queued: number;
+  /** The last crash or start failure of this host, or null. */
+  lastError: string | null;
 }
 
 export interface SpoutReport {
@@ -60,6 +89,10 @@ export interface ReportInput {
   runId: string;
   status: TopologyStatus;
   stoppedBy: StopReason;
+  /** Worker threads; 0 for local mode. */
+  threads: number;
+  /** run.hosts(), read after the metrics. */
+  hosts: readonly HostStatus[];
   metrics: MetricsSnapshot;
   withStacks: boolean;
 }
@@ -79,6 +112,10 @@ export function buildReport(input: ReportInput): RunReport {
       failed: c.failed,
       errors: c.errors,
     };
+    if (c.kind === 'bolt') {
+      components[c.id]!.executeLatencyMs = c.executeLatencyMs ?? 0;
+      components[c.id]!.capacity = c.capacity ?? 0;
+    }
     if (c.kind === 'spout') {
       spouts[c.id] = {
         acked: c.acked,
@@ -95,12 +132,47 @@ export function buildReport(input: ReportInput): RunReport {
     durationMs: Math.round(metrics.uptimeMs),
     status: input.status,
     stoppedBy: input.stoppedBy,
+    threads: input.threads,
     components,
     spouts,
+    hosts: hostReports(input.hosts, metrics.hosts),
     totals: { ...metrics.totals },
     errors: metrics.errors.map((e) => errorReport(e, input.withStacks)),
     errorsDropped: metrics.errorsDropped,
   };
+}
+
+/** Supervisor view and counters, joined by host id; `tasks` is the plan's (counters of a restarted host span several threads). */
+function hostReports(status: readonly HostStatus[], figures: readonly HostMetrics[]): HostReport[] {
+  const byHost = new Map(figures.map((f) => [f.host, f]));
+  return [...status]
+    .sort((a, b) => a.host - b.host)
+    .map((h) => {
+      const f = byHost.get(h.host);
+      return {
+        host: h.host,
+        state: h.state,
+        restarts: h.restarts,
+        tasks: h.tasks,
+        emitted: f?.emitted ?? 0,
+        executed: f?.executed ?? 0,
+        acked: f?.acked ?? 0,
+        failed: f?.failed ?? 0,
+        queued: f?.queued ?? 0,
+        lastError: h.lastError,
+      };
+    });
+}
+
+/** Errors from a worker host itself (its thread crashed) carry the component `__host<N>`. */
+export function hostOfErrorComponent(component: string): number | null {
+  const m = /^__host(\d+)$/.exec(component);
+  return m ? Number(m[1]) : null;
+}
+
+/** The first line of a message, whitespace runs collapsed. */
+export function firstLine(text: string): string {
+  return (text.split('\n', 1)[0] ?? '').replace(/\s+/g, ' ').trim();
 }
 
 function errorReport(e: ReportedError, withStack: boolean): ErrorReport {
@@ -122,12 +194,21 @@ export function formatSummary(r: RunReport): string {
 
   const ids = Object.keys(r.components);
   out += table(
-    ['component', 'kind', 'tasks', 'emitted', 'transferred', 'executed', 'acked', 'failed', 'errors'],
+    ['component', 'kind', 'tasks', 'emitted', 'transferred', 'executed', 'acked', 'failed', 'errors', 'exec ms', 'capacity'],
     ids.map((id) => {
       const c = r.components[id]!;
-      return [id, c.kind, c.tasks, c.emitted, c.transferred, c.executed, c.acked, c.failed, c.errors];
+      return [id, c.kind, c.tasks, c.emitted, c.transferred, c.executed, c.acked, c.failed, c.errors, fixed(c.executeLatencyMs), fixed(c.capacity)];
     }),
+    { right: [9, 10] },
   );
+
+  if (r.threads > 0 && r.hosts.length > 0) {
+    out += '\n';
+    out += table(
+      ['host', 'state', 'restarts', 'tasks', 'emitted', 'executed', 'acked', 'queued', 'last error'],
+      r.hosts.map((h) => [h.host, h.state, h.restarts, h.tasks, h.emitted, h.executed, h.acked, h.queued, h.lastError === null ? '-' : firstLine(h.lastError)]),
+    );
+  }
 
   const spoutIds = Object.keys(r.spouts);
   if (spoutIds.length > 0) {
@@ -147,15 +228,27 @@ export function formatSummary(r: RunReport): string {
   out += `\ntotals: ${formatNumber(t.emitted)} emitted, ${formatNumber(t.acked)} trees acked${rate}, ${formatNumber(t.failed)} failed, ${formatNumber(t.timedOut)} timed out, ${formatNumber(t.pending)} pending\n`;
 
   if (r.errors.length > 0) {
-    out += '\nerrors reported by components\n';
+    const fromHosts = r.errors.some((e) => hostOfErrorComponent(e.component) !== null);
+    out += `\nerrors reported by components${fromHosts ? ' and worker hosts' : ''}\n`;
     out += table(
       ['component', 'task', 'code', 'count', 'message'],
-      r.errors.map((e) => [e.component, e.task, e.code ?? '-', e.count, e.message.replace(/\s+/g, ' ')]),
+      // A host's error has no task: its "task" is the host id, already in the component's name.
+      r.errors.map((e) => [e.component, hostOfErrorComponent(e.component) === null ? e.task : '-', e.code ?? '-', e.count, e.message.replace(/\s+/g, ' ')]),
+      { right: [1] },
     );
-    for (const e of r.errors) if (e.stack) out += `\n${e.component} (task ${e.task}):\n${e.stack}\n`;
+    for (const e of r.errors) {
+      if (!e.stack) continue;
+      const host = hostOfErrorComponent(e.component);
+      out += `\n${host === null ? `${e.component} (task ${e.task})` : `${e.component} (host ${host})`}:\n${e.stack}\n`;
+    }
     if (r.errorsDropped > 0) out += `(${formatNumber(r.errorsDropped)} more distinct errors were not kept)\n`;
   } else {
     out += 'no errors reported\n';
   }
   return out;
+}
+
+/** Execute ms and capacity: three decimals, as small figures matter; '-' where the kind has none. */
+function fixed(n: number | undefined): string {
+  return n === undefined ? '-' : n.toFixed(3);
 }

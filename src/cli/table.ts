@@ -1,7 +1,12 @@
+export interface TableOptions {
+  /** Columns (0-based) to right-align although they hold text: figures formatted beforehand, '-' where none. */
+  right?: readonly number[];
+}
+
 /** Plain text tables: the first column left-aligned, numbers right-aligned. */
-export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[], options: TableOptions = {}): string {
   const cells = [header.map(String), ...rows.map((r) => r.map(cell))];
-  const numeric = header.map((_, c) => rows.length > 0 && rows.every((r) => typeof r[c] === 'number'));
+  const numeric = header.map((_, c) => options.right?.includes(c) === true || (rows.length > 0 && rows.every((r) => typeof r[c] === 'number')));
   const widths = header.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
   return (
     cells

@@ -29,8 +29,9 @@ export type ErrorCode =
   | 'E_EMIT_DIRECT'
   | 'E_EMIT_BAD_TASK'
   | 'E_EMIT_BAD_ANCHOR'
-  // user code
+  // user code, and the threads it runs on
   | 'E_COMPONENT_THREW'
+  | 'E_HOST_CRASHED'
   // modules and the CLI
   | 'E_MODULE_NOT_FOUND'
   | 'E_MODULE_LOAD'

@@ -177,6 +177,8 @@ export interface LinkStats {
 /** What one host reports: its executors, and the errors its components reported. */
 export interface HostReport {
   host: number;
+  /** The last report of a host that crashed or was stopped for a rebalance: its counts stay, its tasks run elsewhere now. */
+  retired?: boolean;
   executors: ExecutorStats[];
   links?: LinkStats[];
   errors: ReportedError[];
@@ -223,7 +225,7 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
       entry.sampledMs += e.sampledMs;
       entry.samples += e.samples;
       const m = entry.m;
-      m.tasks++;
+      if (r.retired !== true) m.tasks++;
       m.emitted += e.emitted;
       m.transferred += e.transferred;
       m.queued += e.queued;
@@ -243,7 +245,7 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
       if (r.host >= 0) {
         let h = hosts.get(r.host);
         if (!h) hosts.set(r.host, (h = { host: r.host, tasks: 0, emitted: 0, executed: 0, acked: 0, failed: 0, queued: 0 }));
-        h.tasks++;
+        if (r.retired !== true) h.tasks++;
         h.emitted += e.emitted;
         h.executed += e.executed;
         h.acked += e.acked;

@@ -191,7 +191,8 @@ export class LocalRun extends RunLifecycle implements TopologyRun {
   }
 
   hosts(): HostStatus[] {
-    return this.hostList.map((h, i) => ({ host: i, state: 'running', restarts: 0, lastError: null, tasks: h.executors.length }));
+    const state = this.status === 'killed' ? 'stopped' : 'running';
+    return this.hostList.map((h, i) => ({ host: i, state, restarts: 0, lastError: null, tasks: h.executors.length }));
   }
 
   isQuiet(): boolean {

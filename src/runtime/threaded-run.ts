@@ -252,7 +252,7 @@ export class ThreadedRun extends RunLifecycle implements TopologyRun {
     for (const w of slot.waiters.values()) w();
     slot.waiters.clear();
     slot.lastError = error;
-    const report = new Error(`host ${slot.hostId} crashed: ${error}`);
+    const report = new SquallError({ code: 'E_HOST_CRASHED', message: `host ${slot.hostId} crashed: ${error}`, details: { host: slot.hostId } });
     // The stack of what killed the thread (an uncaught throw in a component) says where it came from.
     if (cause instanceof Error && cause.stack) report.stack = `${report.message}\n    caused by: ${cause.stack}`;
     this.hostErrors.report(hostComponent(slot.hostId), slot.hostId, report);
@@ -280,7 +280,7 @@ export class ThreadedRun extends RunLifecycle implements TopologyRun {
 
   /** Keep a gone host's counts in the totals; what it had pending or queued is gone with it. */
   private retire(report: HostReport): void {
-    this.retired.push({ ...report, executors: report.executors.map((e) => ({ ...e, pending: 0, queued: 0, done: null })) });
+    this.retired.push({ ...report, retired: true, executors: report.executors.map((e) => ({ ...e, pending: 0, queued: 0, done: null })) });
   }
 
   private giveUp(slot: HostSlot): void {

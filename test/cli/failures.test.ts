@@ -72,6 +72,40 @@ describe('squall failures', () => {
     TIMEOUT_MS,
   );
 
+  it.each([
+    [['run', 'topologies/word-count.ts', '--threads', '2', '--strategy', 'bogus', '--duration', '1']],
+    [['run', 'topologies/word-count.ts', '--strategy', 'bogus', '--duration', '1']],
+    [['describe', 'topologies/word-count.ts', '--threads', '2', '--strategy', 'bogus']],
+  ])(
+    'rejects an unknown --strategy as E_BAD_ARGUMENT (%j)',
+    async (args) => {
+      const r = await runCli(args);
+      expectFailure(r, 'E_BAD_ARGUMENT');
+      expect(r.stderr).toContain('unknown scheduling strategy "bogus"; use one of: even, resource-aware');
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'rejects a bad --thread-heap-mb as E_BAD_ARGUMENT',
+    async () => {
+      const r = await runCli(['run', 'topologies/word-count.ts', '--threads', '2', '--thread-heap-mb', '1.5', '--duration', '1']);
+      expectFailure(r, 'E_BAD_ARGUMENT');
+      expect(r.stderr).toContain('--thread-heap-mb must be a whole number of MB');
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'reports a resource-aware plan that does not fit with the scheduler\'s message',
+    async () => {
+      const r = await runCli(['describe', 'topologies/word-count.ts', '--strategy', 'resource-aware', '--thread-heap-mb', '100']);
+      expectFailure(r, 'E_BAD_ARGUMENT');
+      expect(r.stderr).toContain('resource-aware scheduling cannot place task');
+    },
+    TIMEOUT_MS,
+  );
+
   it(
     'rejects --set without key=value as E_BAD_ARGUMENT',
     async () => {

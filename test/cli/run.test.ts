@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/cli/summary.ts';
 import { TIMEOUT_MS, runCli, spawnCli } from './cli.ts';
@@ -31,8 +34,79 @@ describe('squall run', () => {
       expect(report.components['split']!.executed).toBe(report.spouts['sentences']!.acked);
       expect(report.totals.acked).toBe(report.spouts['sentences']!.acked);
       expect(report.errors).toEqual([]);
+      // Local mode: no threads, one host (the main thread), stopped by the kill.
+      expect(report.threads).toBe(0);
+      expect(report.hosts).toHaveLength(1);
+      expect(report.hosts[0]).toMatchObject({ host: 0, state: 'stopped', restarts: 0, tasks: 6, lastError: null, queued: 0 });
+      expect(report.components['split']!.executeLatencyMs).toEqual(expect.any(Number));
+      expect(report.components['split']!.capacity).toEqual(expect.any(Number));
     },
     TIMEOUT_MS,
+  );
+
+  it(
+    'runs word-count on 2 worker threads and reports each host with --json',
+    async () => {
+      const r = await runCli(['run', 'topologies/word-count.ts', '--threads', '2', '--duration', '3', '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const report = parseSingleJson(r.stdout);
+      expect(report.status).toBe('killed');
+      expect(report.threads).toBe(2);
+      expect(report.hosts.map((h) => h.host)).toEqual([0, 1]);
+      for (const h of report.hosts) {
+        // After the kill every host's supervisor has been told to stop.
+        expect(h).toMatchObject({ state: 'stopped', restarts: 0, lastError: null, failed: 0, queued: 0 });
+        expect(h.executed).toBeGreaterThan(0);
+      }
+      expect(report.hosts.reduce((n, h) => n + h.tasks, 0)).toBe(6);
+      expect(report.hosts.reduce((n, h) => n + h.emitted, 0)).toBe(report.totals.emitted);
+      const s = report.spouts['sentences']!;
+      expect(s.acked).toBeGreaterThan(0);
+      expect(s.failed).toBe(0);
+      expect(s.pending).toBe(0);
+      expect(report.totals.failed).toBe(0);
+      const split = report.components['split']!;
+      expect(split.executeLatencyMs).toEqual(expect.any(Number));
+      expect(split.capacity).toEqual(expect.any(Number));
+      expect(split.capacity).toBeGreaterThan(0);
+      expect(split.capacity).toBeLessThanOrEqual(1);
+      expect(report.components['sentences']).not.toHaveProperty('capacity');
+      expect(report.errors).toEqual([]);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'reports a worker thread that crashed: restarts and last error per host, the __host error with its stack under --stack',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'squall-cli-crash-'));
+      try {
+        const args = ['run', 'test/fixtures/topologies/crash-once.ts', '--threads', '2', '--set', 'sentences=5000', '--set', 'crash=throw', '--set', 'messageTimeoutMs=1000', '--stack'];
+        const r = await runCli([...args, '--set', `stateDir=${join(dir, 'json')}`, '--json']);
+        expect(r.code).toBe(0);
+        const report = parseSingleJson(r.stdout);
+        expect(report.stoppedBy).toBe('done');
+        expect(report.spouts['sentences']!.acked).toBe(5000);
+        expect(report.hosts.reduce((n, h) => n + h.restarts, 0)).toBe(1);
+        const crashed = report.hosts.find((h) => h.restarts === 1)!;
+        expect(crashed.lastError).toContain('thrown from a timer in a bolt');
+        const error = report.errors.find((e) => e.component === `__host${crashed.host}`)!;
+        expect(error.message).toMatch(/^host \d crashed: crash-once: thrown from a timer in a bolt/);
+        expect(error.stack).toContain('crash-once.ts');
+
+        const text = await runCli([...args, '--set', `stateDir=${join(dir, 'text')}`]);
+        expect(text.code).toBe(0);
+        expect(text.stdout).toMatch(/^host\s+state\s+restarts\s+tasks\s+emitted\s+executed\s+acked\s+queued\s+last error$/m);
+        expect(text.stdout).toMatch(/^\s+\d\s+stopped\s+1\s+4\s.*crash-once: thrown from a timer in a bolt$/m);
+        expect(text.stdout).toMatch(/^__host\d\s+-\s+\S+\s+1\s+host \d crashed: /m);
+        expect(text.stdout).toMatch(/^__host\d \(host \d\):\nhost \d crashed: [^\n]*\n\s+caused by: Error: crash-once/m);
+        expect(text.stdout).toMatch(/crash-once\.ts:\d+/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    TIMEOUT_MS * 2,
   );
 
   it(
@@ -82,8 +156,11 @@ describe('squall run', () => {
     async () => {
       const r = await runCli(['run', 'test/cli/fixtures/throwing-bolt.ts', '--duration', '1']);
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^component\s+kind\s+tasks\s+emitted\s+transferred\s+executed\s+acked\s+failed/m);
-      expect(r.stdout).toMatch(/^numbers\s+spout\s+1\s/m);
+      expect(r.stdout).toMatch(/^component\s+kind\s+tasks\s+emitted\s+transferred\s+executed\s+acked\s+failed\s+errors\s+exec ms\s+capacity$/m);
+      expect(r.stdout).toMatch(/^numbers\s+spout\s+1\s.*\s-\s+-$/m);
+      expect(r.stdout).toMatch(/^picky\s+bolt\s.*\s\d+\.\d{3}\s+\d\.\d{3}$/m);
+      // Local mode: no host table.
+      expect(r.stdout).not.toMatch(/^host\s+state/m);
       expect(r.stdout).toMatch(/^spout\s+acked\s+failed\s+timed out\s+pending\s+p50 ms\s+p99 ms/m);
       expect(r.stdout).toContain('errors reported by components');
       expect(r.stdout).toMatch(/^picky\s+\d+\s+E_COMPONENT_THREW\s+[\d,]+\s+even numbers are not welcome$/m);

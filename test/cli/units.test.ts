@@ -98,7 +98,7 @@ describe('status line and report', () => {
   });
 
   it('keeps stacks out of the report unless asked', () => {
-    const base = { topology: 't', runId: 'r', status: 'killed' as const, stoppedBy: 'signal' as const, metrics: metrics(1500.4, 10, 5) };
+    const base = { topology: 't', runId: 'r', status: 'killed' as const, stoppedBy: 'signal' as const, threads: 0, hosts: [], metrics: metrics(1500.4, 10, 5) };
     const r = buildReport({ ...base, withStacks: false });
     expect(r.durationMs).toBe(1500);
     expect(r.errors).toEqual([{ component: 's', task: 1, code: null, message: 'boom', count: 4 }]);
