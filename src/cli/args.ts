@@ -87,3 +87,36 @@ export function parseStrategy(raw: string | undefined, threadHeapMb: number = DE
   const name = raw ?? 'even';
   return name === 'resource-aware' ? strategyByName(name, { memoryMbPerHost: threadHeapMb }) : strategyByName(name);
 }
+
+/** `rebalance --threads <n>`: worker threads to move to, a whole number from 1 to 256. */
+export function parseRebalanceThreads(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new SquallError({
+      code: 'E_BAD_ARGUMENT',
+      message: `rebalance --threads must be a whole number from 1 to 256 (a run cannot move back to local mode), got '${raw}'`,
+    });
+  }
+  return n;
+}
+
+/** `rebalance --strategy <name>`: checked here, built by the run (against its own thread heap). */
+export function parseStrategyName(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  strategyByName(raw);
+  return raw;
+}
+
+/** `kill --wait <seconds>`: how long the run waits for trees in flight, a number >= 0; in ms. */
+export function parseKillWait(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const seconds = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new SquallError({
+      code: 'E_BAD_ARGUMENT',
+      message: `--wait must be a number of seconds, 0 or more, got '${raw}'`,
+    });
+  }
+  return Math.round(seconds * 1000);
+}

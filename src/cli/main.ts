@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { activateCommand, deactivateCommand, killCommand, rebalanceCommand, statusCommand } from './control-commands.ts';
 import { describeCommand } from './describe.ts';
 import { collect } from './args.ts';
 import { formatFailure, wantStack } from './fail.ts';
@@ -32,7 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('run')
-    .description('run a topology until --duration ends, SIGINT/SIGTERM, or (finite topologies) every spout is done')
+    .description('run a topology until --duration ends, SIGINT/SIGTERM, `squall kill`, or (finite topologies) every spout is done')
     .argument('<module>', 'topology module (.ts or .js) whose default export is a topology')
     .option('--duration <seconds>', 'stop after this many seconds')
     .option('--threads <n>', 'spread the topology over n worker threads (0, the default: all on the main thread)')
@@ -40,6 +41,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--thread-heap-mb <n>', "with --threads: each thread's heap limit in MB, also resource-aware's memory budget per thread (default 1024)")
     .option('--json', 'print one JSON object on stdout at the end, and no status line')
     .addOption(new Option('--set <key=value>', 'override a config value (JSON if it parses, else a string); repeatable').argParser(collect))
+    .option('--control <path>', 'the control socket for status/activate/deactivate/rebalance/kill (default: $SQUALL_RUN_DIR or <tmpdir>/squall-<uid>, /<topology>.sock)')
     .option('--stack', 'print stack traces with errors')
     .action(guard((module: string, opts: Parameters<typeof runCommand>[1]) => runCommand(module, opts)));
 
@@ -53,6 +55,57 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'print JSON')
     .option('--stack', 'print stack traces with errors')
     .action(guard((module: string, opts: Parameters<typeof describeCommand>[1]) => describeCommand(module, opts)));
+
+  const CONTROL = 'the control socket of the run (default: found by the topology name); with it, <name> may be left out';
+  const NAME = 'the topology name, as `squall run` printed it';
+
+  program
+    .command('status')
+    .description('show the status, threads, hosts and totals of a running topology')
+    .argument('[name]', NAME)
+    .option('--control <path>', CONTROL)
+    .option('--json', 'print JSON')
+    .option('--stack', 'print stack traces with errors')
+    .action(guard((name: string | undefined, opts: Parameters<typeof statusCommand>[1]) => statusCommand(name, opts)));
+
+  program
+    .command('activate')
+    .description("activate a running topology's spouts")
+    .argument('[name]', NAME)
+    .option('--control <path>', CONTROL)
+    .option('--json', 'print JSON')
+    .option('--stack', 'print stack traces with errors')
+    .action(guard((name: string | undefined, opts: Parameters<typeof activateCommand>[1]) => activateCommand(name, opts)));
+
+  program
+    .command('deactivate')
+    .description("deactivate a running topology's spouts: no new tuples; trees in flight finish")
+    .argument('[name]', NAME)
+    .option('--control <path>', CONTROL)
+    .option('--json', 'print JSON')
+    .option('--stack', 'print stack traces with errors')
+    .action(guard((name: string | undefined, opts: Parameters<typeof deactivateCommand>[1]) => deactivateCommand(name, opts)));
+
+  program
+    .command('rebalance')
+    .description('move a running topology (run with --threads) to n threads, or re-place its tasks, without losing tuples')
+    .argument('[name]', NAME)
+    .option('--threads <n>', 'worker threads to move to (1 to 256; default: as many as now)')
+    .option('--strategy <name>', 'how tasks are placed: even or resource-aware (default: as now)')
+    .option('--control <path>', CONTROL)
+    .option('--json', 'print JSON')
+    .option('--stack', 'print stack traces with errors')
+    .action(guard((name: string | undefined, opts: Parameters<typeof rebalanceCommand>[1]) => rebalanceCommand(name, opts)));
+
+  program
+    .command('kill')
+    .description('stop a running topology gracefully, as SIGTERM does, and wait until it has')
+    .argument('[name]', NAME)
+    .option('--wait <seconds>', "how long the run waits for trees in flight (default: the topology's killWaitMs)")
+    .option('--control <path>', CONTROL)
+    .option('--json', "print the run's report as JSON (what `squall run --json` prints)")
+    .option('--stack', 'print stack traces with errors')
+    .action(guard((name: string | undefined, opts: Parameters<typeof killCommand>[1]) => killCommand(name, opts)));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

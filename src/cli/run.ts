@@ -2,9 +2,11 @@ import { submit } from '../runtime/run.ts';
 import type { HostStatus, TopologyRun } from '../runtime/run.ts';
 import { loadTopologyModule } from '../topology/module.ts';
 import { parseDuration, parseSets, parseStrategy, parseThreadHeapMb, parseThreads } from './args.ts';
+import { ControlServer, controlPath } from './control.ts';
 import { wantStack } from './fail.ts';
 import { write } from './output.ts';
 import { StopSignals } from './signals.ts';
+import { RunControl } from './run-control.ts';
 import { StatusLine } from './status-line.ts';
 import type { StatusSample } from './status-line.ts';
 import { buildReport, formatSummary } from './summary.ts';
@@ -18,15 +20,19 @@ export interface RunOptions {
   json?: boolean;
   set?: string[];
   stack?: boolean;
+  /** The control socket's path (default: <run dir>/<topology>.sock, see control.ts). */
+  control?: string;
 }
 
 /** Exit code of a run ended by a second signal, as a shell reports Ctrl-C. */
 export const FORCED_EXIT_CODE = 130;
 
 /**
- * `squall run <module>`: submit, run until the duration ends, a signal comes
- * or a finite topology finishes, kill gracefully, then print the summary (or
- * one JSON object with --json). Resolves to the exit code.
+ * `squall run <module>`: submit, run until the duration ends, a signal comes,
+ * `squall kill` asks, or a finite topology finishes, kill gracefully, then
+ * print the summary (or one JSON object with --json). Resolves to the exit
+ * code. While it runs, a control socket serves `squall status`, `activate`,
+ * `deactivate`, `rebalance` and `kill`; it is removed when the run ends.
  */
 export async function runCommand(modulePath: string, options: RunOptions): Promise<number> {
   const json = options.json === true;
@@ -40,17 +46,29 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
     process.stderr.write(`\nsquall: ${signal} again: exiting without waiting for trees in flight\n`);
     process.exit(FORCED_EXIT_CODE);
   });
+  let server: ControlServer | null = null;
+  let control: RunControl | null = null;
   try {
     const topology = await loadTopologyModule(modulePath);
+    // Claim the control socket before submitting: a topology already running under this name fails fast.
+    const path = controlPath(topology.name, options.control);
+    control = new RunControl(topology.name, path, threadHeapMb);
+    server = await ControlServer.open(path, topology.name, options.control !== undefined, control.handle);
     const run = await submit(topology, threads > 0 ? { config, threads, strategy, threadHeapMb } : { config });
+    control.attach(run);
     try {
-      return await runUntilStopped(run, signals, durationS, json, wantStack(options.stack));
+      return await runUntilStopped(run, signals, durationS, json, wantStack(options.stack), control);
     } catch (err) {
       // Do not leave a running topology behind a failure of our own.
       if (run.status === 'active' || run.status === 'inactive') await run.kill({ waitMs: 0 }).catch(() => {});
       throw err;
     }
+  } catch (err) {
+    // A `squall kill` waiting for the end gets the error instead of the report.
+    control?.fail(err);
+    throw err;
   } finally {
+    await server?.close();
     signals.dispose();
   }
 }
@@ -61,6 +79,7 @@ async function runUntilStopped(
   durationS: number | undefined,
   json: boolean,
   withStacks: boolean,
+  control: RunControl,
 ): Promise<number> {
   const name = run.topology.name;
   if (!json) {
@@ -68,23 +87,34 @@ async function runUntilStopped(
     const hosts = run.plan.hosts.length;
     const forHow = durationS !== undefined ? ` for ${durationS} s` : '';
     const placed = run.mode === 'threads' ? `, placed by ${run.plan.strategy}` : '';
-    process.stderr.write(`running topology '${name}' as run ${run.id} (${tasks} tasks on ${hosts} host${hosts === 1 ? '' : 's'}${placed})${forHow}; Ctrl-C to stop\n`);
+    process.stderr.write(
+      `running topology '${name}' as run ${run.id} (${tasks} tasks on ${hosts} host${hosts === 1 ? '' : 's'}${placed})${forHow}; control socket ${control.path}; Ctrl-C to stop\n`,
+    );
   }
   const line = !json && process.stderr.isTTY ? new StatusLine(process.stderr, name, sampler(run)) : null;
   line?.start();
 
-  const stoppedBy = await waitForStop(run, signals, durationS === undefined ? undefined : durationS * 1000);
+  const stoppedBy = await waitForStop(run, signals, durationS === undefined ? undefined : durationS * 1000, control.stopRequested);
   signals.stopping();
+  control.stopping();
   await line?.stop();
-  // Threads: pending() is as fresh as the hosts' last report; ask them now.
-  await run.refresh();
-  const pending = run.pending();
-  if (!json && pending > 0) {
-    const waitS = run.topology.config.killWaitMs / 1000;
-    process.stderr.write(`stopping: waiting up to ${waitS} s for ${pending} tree${pending === 1 ? '' : 's'} in flight; Ctrl-C again to force\n`);
+  // A rebalance asked over the control socket finishes before the kill.
+  await control.idle();
+  let metrics;
+  if (run.status === 'active' || run.status === 'inactive') {
+    // Threads: pending() is as fresh as the hosts' last report; ask them now.
+    await run.refresh();
+    const pending = run.pending();
+    const waitMs = control.killWaitMs ?? run.topology.config.killWaitMs;
+    if (!json && pending > 0) {
+      process.stderr.write(`stopping: waiting up to ${waitMs / 1000} s for ${pending} tree${pending === 1 ? '' : 's'} in flight; Ctrl-C again to force\n`);
+    }
+    // The kill drains, stops every host and collects its last report: these figures are final, no refresh needed.
+    metrics = await run.kill({ waitMs });
+  } else {
+    // A failed rebalance stopped everything already.
+    metrics = run.metrics();
   }
-  // The kill drains, stops every host and collects its last report: these figures are final, no refresh needed.
-  const metrics = await run.kill();
   const report = buildReport({
     topology: name,
     runId: run.id,
@@ -96,6 +126,8 @@ async function runUntilStopped(
     withStacks,
   });
   await write(process.stdout, json ? JSON.stringify(report) + '\n' : formatSummary(report));
+  control.finish(report);
+  if (control.failure !== undefined) throw control.failure;
   return 0;
 }
 

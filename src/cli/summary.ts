@@ -3,7 +3,8 @@ import type { HostStatus } from '../runtime/run.ts';
 import type { TopologyStatus } from '../runtime/status.ts';
 import { compact, formatNumber, table } from './table.ts';
 
-export type StopReason = 'duration' | 'signal' | 'done';
+/** Why a run stopped: `kill` is `squall kill`; `failed`, a rebalance that could not start the topology again. */
+export type StopReason = 'duration' | 'signal' | 'done' | 'kill' | 'failed';
 
 /**
  * What `squall run --json` prints, and what the readable summary is made
@@ -143,7 +144,7 @@ export function buildReport(input: ReportInput): RunReport {
 }
 
 /** Supervisor view and counters, joined by host id; `tasks` is the plan's (counters of a restarted host span several threads). */
-function hostReports(status: readonly HostStatus[], figures: readonly HostMetrics[]): HostReport[] {
+export function hostReports(status: readonly HostStatus[], figures: readonly HostMetrics[]): HostReport[] {
   const byHost = new Map(figures.map((f) => [f.host, f]));
   return [...status]
     .sort((a, b) => a.host - b.host)
@@ -185,6 +186,8 @@ const STOPPED_BY: Record<StopReason, string> = {
   duration: 'the duration ended',
   signal: 'stopped by a signal',
   done: 'every spout finished',
+  kill: 'killed by squall kill',
+  failed: 'a rebalance failed',
 };
 
 /** The readable end-of-run summary, for stdout. */
@@ -223,9 +226,7 @@ export function formatSummary(r: RunReport): string {
     );
   }
 
-  const t = r.totals;
-  const rate = seconds > 0 ? ` (${compact(t.acked / seconds)}/s)` : '';
-  out += `\ntotals: ${formatNumber(t.emitted)} emitted, ${formatNumber(t.acked)} trees acked${rate}, ${formatNumber(t.failed)} failed, ${formatNumber(t.timedOut)} timed out, ${formatNumber(t.pending)} pending\n`;
+  out += `\n${formatTotals(r.totals, seconds)}\n`;
 
   if (r.errors.length > 0) {
     const fromHosts = r.errors.some((e) => hostOfErrorComponent(e.component) !== null);
@@ -246,6 +247,12 @@ export function formatSummary(r: RunReport): string {
     out += 'no errors reported\n';
   }
   return out;
+}
+
+/** `totals: ... emitted, ... trees acked (rate/s), ... failed, ... timed out, ... pending`: the rate over `seconds` when above 0. */
+export function formatTotals(t: RunReport['totals'], seconds: number): string {
+  const rate = seconds > 0 ? ` (${compact(t.acked / seconds)}/s)` : '';
+  return `totals: ${formatNumber(t.emitted)} emitted, ${formatNumber(t.acked)} trees acked${rate}, ${formatNumber(t.failed)} failed, ${formatNumber(t.timedOut)} timed out, ${formatNumber(t.pending)} pending`;
 }
 
 /** Execute ms and capacity: three decimals, as small figures matter; '-' where the kind has none. */

@@ -7,10 +7,16 @@ const DONE_POLL_MS = 200;
 
 /**
  * Resolves when the run should stop: the duration has passed, a signal came,
- * or (for finite topologies, whose every spout implements isDone()) every
- * spout has finished and no tree is in flight.
+ * `other` resolved (the control socket: `squall kill`), or (for finite
+ * topologies, whose every spout implements isDone()) every spout has
+ * finished and no tree is in flight.
  */
-export function waitForStop(run: TopologyRun, signals: StopSignals, durationMs: number | undefined): Promise<StopReason> {
+export function waitForStop(
+  run: TopologyRun,
+  signals: StopSignals,
+  durationMs: number | undefined,
+  other?: Promise<StopReason>,
+): Promise<StopReason> {
   if (signals.signal !== null) return Promise.resolve('signal');
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | null = null;
@@ -35,5 +41,6 @@ export function waitForStop(run: TopologyRun, signals: StopSignals, durationMs: 
       if (done) finish('done');
     }, DONE_POLL_MS);
     void signals.first.then(() => finish('signal'));
+    void other?.then(finish);
   });
 }

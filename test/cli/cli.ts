@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root: tests spawn `node bin/squall.js` from there. */
@@ -20,13 +23,22 @@ export interface Spawned {
   done: Promise<CliResult>;
 }
 
-/** Start `node bin/squall.js ...args` in the repository root. stdout and stderr are pipes, not a TTY. */
+let spawned = 0;
+
+/**
+ * Start `node bin/squall.js ...args` in the repository root. stdout and
+ * stderr are pipes, not a TTY. Each process gets its own SQUALL_RUN_DIR
+ * (unless `env` names one), so runs of the same topology in parallel test
+ * files do not meet on one default control socket.
+ */
 export function spawnCli(args: readonly string[], env: Record<string, string> = {}): Spawned {
+  const runDir = join(tmpdir(), `squall-test-${process.pid}-${++spawned}`);
   const child = spawn(process.execPath, ['bin/squall.js', ...args], {
     cwd: ROOT,
-    env: { ...process.env, SQUALL_DEBUG: '', ...env },
+    env: { ...process.env, SQUALL_DEBUG: '', SQUALL_RUN_DIR: runDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.on('close', () => rmSync(runDir, { recursive: true, force: true }));
   let stdout = '';
   let stderr = '';
   const waiters: { text: string; resolve: () => void }[] = [];
