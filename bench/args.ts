@@ -13,3 +13,11 @@ export function booleanOption(option: string, value: string | undefined): boolea
   if (value === 'false') return false;
   throw new RangeError(`${option} is '${value}'; use true or false`);
 }
+
+/** A thread count from the command line (0: local mode), or undefined when not given. */
+export function threadCount(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new RangeError(`${option} is '${value}'; give a whole number (0 for local mode)`);
+  return n;
+}

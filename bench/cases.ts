@@ -1,9 +1,14 @@
 import type { BenchOptions, BenchResult } from './result.ts';
 
-/** One benchmark run: a name (what --only matches) and, for topologies, the acking variant. */
+/**
+ * One benchmark run: a name (what --only matches), for topologies the acking
+ * variant, and where it runs: `threads` 0 for local mode (every task on the
+ * main thread), N for N worker threads.
+ */
 export interface BenchCase {
   name: string;
   acking?: boolean;
+  threads: number;
   /** What tuplesPerSec counts, for the table. */
   unit: string;
   run(options: BenchOptions): Promise<BenchResult>;
@@ -11,44 +16,88 @@ export interface BenchCase {
 
 // Each case imports its module when it runs, so a child process loads only
 // the topology it measures.
-/** In the order they run and print. */
+/** In the order they run and print: local mode first, as before, then threads. */
 export const CASES: readonly BenchCase[] = [
   {
     name: 'const-null',
     acking: true,
+    threads: 0,
     unit: 'tuples executed by the null bolt',
     run: async (o) => (await import('./benchmarks/const-null.ts')).constNull(true, o),
   },
   {
     name: 'const-null',
     acking: false,
+    threads: 0,
     unit: 'tuples executed by the null bolt',
     run: async (o) => (await import('./benchmarks/const-null.ts')).constNull(false, o),
   },
   {
     name: 'wordcount',
     acking: true,
+    threads: 0,
     unit: 'sentences fully acked',
     run: async (o) => (await import('./benchmarks/wordcount.ts')).wordcount(o),
   },
   {
     name: 'wordcount-bare-loop',
+    threads: 0,
     unit: 'sentences split and counted',
     run: async (o) => (await import('./benchmarks/wordcount-bare-loop.ts')).wordcountBareLoop(o),
+  },
+  ...[1, 2].map(
+    (threads): BenchCase => ({
+      name: 'wordcount',
+      acking: true,
+      threads,
+      unit: 'sentences fully acked',
+      run: async (o) => (await import('./benchmarks/wordcount.ts')).wordcountThreads(threads, o),
+    }),
+  ),
+  ...[1, 2].map(
+    (threads): BenchCase => ({
+      name: 'cpu-heavy',
+      acking: true,
+      threads,
+      unit: 'tuples hashed and acked',
+      run: async (o) => (await import('./benchmarks/cpu-heavy.ts')).cpuHeavy(threads, o),
+    }),
+  ),
+  ...[true, false].map(
+    (acking): BenchCase => ({
+      name: 'const-null',
+      acking,
+      threads: 2,
+      unit: 'tuples executed by the null bolt (spout on the other thread)',
+      run: async (o) => (await import('./benchmarks/const-null.ts')).constNullThreads(acking, 2, o),
+    }),
+  ),
+  {
+    name: 'trickle',
+    acking: true,
+    threads: 2,
+    unit: 'trees acked at 1,000/s (spout on the other thread)',
+    run: async (o) => (await import('./benchmarks/trickle.ts')).trickle(2, o),
   },
 ];
 
 export const NAMES: readonly string[] = [...new Set(CASES.map((c) => c.name))];
 
+/** How a case is named on one.ts's command line. */
+export function caseArgs(c: BenchCase): string {
+  return `${c.name}${c.acking === undefined ? '' : ` --acking ${c.acking}`} --threads ${c.threads}`;
+}
+
 /**
- * The case with this name and acking variant; without `acking`, the first
- * case of that name (the acked variant, for topologies).
+ * The case with this name, acking variant and thread count (0: local mode);
+ * an option left out matches any, and the first such case in CASES is taken
+ * (local mode and the acked variant come first).
  */
-export function findCase(name: string, acking: boolean | undefined): BenchCase {
-  const c = CASES.find((x) => x.name === name && (acking === undefined || x.acking === acking));
+export function findCase(name: string, acking: boolean | undefined, threads?: number): BenchCase {
+  const c = CASES.find((x) => x.name === name && (acking === undefined || x.acking === acking) && (threads === undefined || x.threads === threads));
   if (c === undefined) {
-    const known = CASES.map((x) => (x.acking === undefined ? x.name : `${x.name} --acking ${x.acking}`)).join('; ');
-    throw new RangeError(`no benchmark '${name}'${acking === undefined ? '' : ` with --acking ${acking}`}; known: ${known}`);
+    const asked = `${acking === undefined ? '' : ` with --acking ${acking}`}${threads === undefined ? '' : ` ${acking === undefined ? 'with' : 'and'} --threads ${threads}`}`;
+    throw new RangeError(`no benchmark '${name}'${asked}; known: ${CASES.map(caseArgs).join('; ')}`);
   }
   return c;
 }

@@ -1,5 +1,8 @@
-import { submit } from '../src/index.ts';
-import type { ComponentMetrics, MetricsSnapshot, Topology, TopologyConfig } from '../src/index.ts';
+import { latencyBetween, submit } from '../src/index.ts';
+import type { ComponentMetrics, MetricsSnapshot, Plan, Topology, TopologyConfig, TopologyRun } from '../src/index.ts';
+import { loadTopologyModule } from '../src/topology/module.ts';
+import type { CpuShare } from './cpu.ts';
+import { cpuMark, cpuSince } from './cpu.ts';
 import type { BenchOptions } from './result.ts';
 import { round, rssMb } from './result.ts';
 
@@ -10,6 +13,8 @@ export interface Window {
   /** Measured length of the window (timers are late on a busy loop). */
   seconds: number;
   rssMb: number;
+  /** CPU this process and the rest of the machine used during the window. */
+  cpu: CpuShare;
 }
 
 /**
@@ -23,18 +28,83 @@ export async function measureTopology(topology: Topology, config: Partial<Topolo
     await sleep(options.warmupSeconds * 1000);
     const start = run.metrics();
     const t0 = performance.now();
+    const mark = cpuMark();
     await sleep(options.seconds * 1000);
     const end = run.metrics();
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSince(mark);
     const rss = rssMb();
     if (end.errors.length > 0) {
       const e = end.errors[0]!;
       throw new Error(`${topology.name}: component '${e.component}' reported ${e.count} error(s): ${e.message}`);
     }
-    return { start, end, seconds, rssMb: rss };
+    return { start, end, seconds, rssMb: rss, cpu };
   } finally {
     await run.kill({ waitMs: 2000 });
   }
+}
+
+/**
+ * The same over worker threads: load the topology from its module (workers
+ * import it too), submit it with `threads`, check the placement with
+ * `placement` (throw to refuse it), and take every reading after a refresh(),
+ * which asks each host for its counters. A reading's time is the middle of
+ * its refresh; the hosts answer between turns, at most a few ms apart.
+ */
+export async function measureThreaded(
+  modulePath: string,
+  threads: number,
+  config: Partial<TopologyConfig>,
+  options: BenchOptions,
+  placement?: (plan: Plan, topology: Topology) => void,
+): Promise<Window> {
+  const topology = await loadTopologyModule(modulePath);
+  const run = await submit(topology, { config, threads });
+  try {
+    placement?.(run.plan, run.topology);
+    await sleep(options.warmupSeconds * 1000);
+    const a = await reading(run);
+    const mark = cpuMark();
+    await sleep(options.seconds * 1000);
+    const b = await reading(run);
+    const seconds = (b.at - a.at) / 1000;
+    const cpu = cpuSince(mark);
+    const rss = rssMb();
+    if (b.metrics.errors.length > 0) {
+      const e = b.metrics.errors[0]!;
+      throw new Error(`${topology.name}: component '${e.component}' reported ${e.count} error(s): ${e.message}`);
+    }
+    const restarted = run.hosts().filter((h) => h.restarts > 0 || h.state !== 'running');
+    if (restarted.length > 0) throw new Error(`${topology.name}: host(s) ${restarted.map((h) => `${h.host} (${h.state}, ${h.restarts} restarts)`).join(', ')} did not run throughout`);
+    return { start: a.metrics, end: b.metrics, seconds, rssMb: rss, cpu };
+  } finally {
+    await run.kill({ waitMs: 2000 });
+  }
+}
+
+/** Throw unless the tasks of components `a` and `b` all run on hosts the other has none on. */
+export function apart(a: string, b: string): (plan: Plan) => void {
+  return (plan) => {
+    const hostsOf = (c: string) => new Set((plan.componentTasks.get(c) ?? []).map((t) => plan.hostOfTask[t]!));
+    const ha = hostsOf(a);
+    const hb = hostsOf(b);
+    if (ha.size === 0 || hb.size === 0 || [...ha].some((h) => hb.has(h))) {
+      throw new Error(`'${a}' (hosts ${[...ha].join(',')}) and '${b}' (hosts ${[...hb].join(',')}) should run on different hosts; change parallelism or component ids`);
+    }
+  };
+}
+
+interface Reading {
+  metrics: MetricsSnapshot;
+  /** performance.now() in the middle of the refresh. */
+  at: number;
+}
+
+async function reading(run: TopologyRun): Promise<Reading> {
+  const t0 = performance.now();
+  await run.refresh();
+  const at = (t0 + performance.now()) / 2;
+  return { metrics: run.metrics(), at };
 }
 
 export function component(m: MetricsSnapshot, id: string): ComponentMetrics {
@@ -48,14 +118,10 @@ export function rate(w: Window, id: string, counter: 'executed' | 'acked' | 'emi
   return Math.round((component(w.end, id)[counter] - component(w.start, id)[counter]) / w.seconds);
 }
 
-/**
- * Spout complete latency p99 at the end of the window. The spout's histogram
- * is cumulative and the public metrics give percentiles, not buckets, so this
- * covers the warm-up second too (about a sixth of the samples at 5 s).
- */
+/** Spout complete latency p99 over the window alone (the warm-up left out), from the public metrics' buckets. */
 export function p99Ms(w: Window, spout: string): number {
-  const l = component(w.end, spout).completeLatencyMs;
-  if (l === undefined) throw new Error(`'${spout}' reports no complete latency`);
+  const l = latencyBetween(component(w.start, spout), component(w.end, spout));
+  if (l.count === 0) throw new Error(`'${spout}' completed no tree in the window`);
   return round(l.p99, 3);
 }
 

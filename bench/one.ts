@@ -4,10 +4,14 @@
  * garbage and JIT state do not skew the next. Run it by hand to profile:
  *
  *   node --cpu-prof --import tsx bench/one.ts wordcount --acking true --seconds 5
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/one.ts cpu-heavy --threads 2
+ *
+ * (--threads 0 is local mode; with N > 0 each worker thread writes a profile
+ * of its own next to the main thread's.)
  */
 import { parseArgs } from 'node:util';
 import { findCase } from './cases.ts';
-import { booleanOption, positiveSeconds } from './args.ts';
+import { booleanOption, positiveSeconds, threadCount } from './args.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -15,15 +19,16 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     acking: { type: 'string' },
+    threads: { type: 'string' },
   },
 });
 
 if (positionals.length !== 1) {
-  process.stderr.write('usage: node --import tsx bench/one.ts <name> [--acking true|false] [--seconds N] [--warmup N]\n');
+  process.stderr.write('usage: node --import tsx bench/one.ts <name> [--acking true|false] [--threads N] [--seconds N] [--warmup N]\n');
   process.exit(2);
 }
 try {
-  const bench = findCase(positionals[0]!, booleanOption('--acking', values.acking));
+  const bench = findCase(positionals[0]!, booleanOption('--acking', values.acking), threadCount('--threads', values.threads));
   const seconds = positiveSeconds('--seconds', values.seconds!);
   const warmupSeconds = positiveSeconds('--warmup', values.warmup!, true);
   const result = await bench.run({ seconds, warmupSeconds });

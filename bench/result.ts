@@ -1,3 +1,5 @@
+import type { CpuShare } from './cpu.ts';
+
 /**
  * What one benchmark reports. A child process prints exactly one of these as
  * a JSON line; the parent (run.ts) collects them and prints the table or the
@@ -5,16 +7,28 @@
  */
 export interface BenchResult {
   bench: string;
-  mode: 'local';
+  /** 'local': every task on the benchmark's main thread; 'threads': over `threads` worker threads. */
+  mode: 'local' | 'threads';
+  /** 1 in local mode; the number of worker threads otherwise. */
   threads: number;
   /** Topology benchmarks only: whether tuples were emitted with message ids. */
   acking?: boolean;
   /** The benchmark's unit of work per second of the measured window (see bench/README.md). */
   tuplesPerSec: number;
-  /** Acked topology benchmarks only: spout complete latency, 99th percentile. */
+  /**
+   * Acked topology benchmarks only: spout complete latency, 99th percentile.
+   * Local mode: over the whole run (warm-up included); threads: over the
+   * measured window only.
+   */
   p99Ms?: number;
-  /** Resident set size at the end of the window. */
+  /** Resident set size of the whole process (main thread and worker threads) at the end of the window. */
   rssMb: number;
+  /**
+   * CPU used during the window by this process and by everything else on the
+   * machine. Passed from the child to run.ts, which prints it in the table
+   * and warns when the machine was busy; not part of the JSON line.
+   */
+  cpu?: CpuShare;
 }
 
 /** Options every benchmark gets from one.ts. */

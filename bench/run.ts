@@ -3,6 +3,7 @@
  * one JSON object per line. Each benchmark runs in a child process of its
  * own (bench/one.ts); this parent only starts them, one after another, and
  * prints what they report. See bench/README.md for how to read the figures.
+ * Local-mode benchmarks come first, then the worker-thread ones.
  *
  * Options: --seconds N (measured window per benchmark, default 5),
  * --warmup N (seconds run first and left out, default 1), --only NAME, --json.
@@ -20,6 +21,10 @@ const ONE = fileURLToPath(new URL('./one.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The issue's target for wordcount over the bare loop. */
 const TARGET_RATIO = 0.5;
+/** Target for cpu-heavy with 2 threads over 1 (on a 2-core machine). */
+const TARGET_SPEEDUP = 1.6;
+/** Other processes using more than this many cores during a window make its figures suspect. */
+const BUSY_CORES = 0.2;
 
 const { values } = parseArgs({
   options: {
@@ -51,28 +56,42 @@ for (const c of cases) {
   }
 }
 
-const wc = results.find((x) => x.r.bench === 'wordcount')?.r;
-const bare = results.find((x) => x.r.bench === 'wordcount-bare-loop')?.r;
-const ratio = wc !== undefined && bare !== undefined && bare.tuplesPerSec > 0 ? round(wc.tuplesPerSec / bare.tuplesPerSec, 3) : undefined;
+const find = (bench: string, threads: number) => results.find((x) => x.r.bench === bench && x.c.threads === threads)?.r;
+const ratioOf = (a: BenchResult | undefined, b: BenchResult | undefined) =>
+  a !== undefined && b !== undefined && b.tuplesPerSec > 0 ? round(a.tuplesPerSec / b.tuplesPerSec, 3) : undefined;
+const ratio = ratioOf(find('wordcount', 0), find('wordcount-bare-loop', 0));
+const speedup = ratioOf(find('cpu-heavy', 2), find('cpu-heavy', 1));
 
 if (values.json) {
   if (ratio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', wordcountVsBareLoop: ratio })}\n`);
+  if (speedup !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', cpuHeavySpeedup2v1: speedup })}\n`);
 } else {
   printTable();
+  if (ratio !== undefined || speedup !== undefined) process.stdout.write('\n');
   if (ratio !== undefined) {
     const verdict = ratio >= TARGET_RATIO ? 'meets' : 'below';
-    process.stdout.write(`\nwordcount / bare loop = ${ratio} (${verdict} the target of ${TARGET_RATIO}; both measured in this run)\n`);
+    process.stdout.write(`wordcount / bare loop = ${ratio} (${verdict} the target of ${TARGET_RATIO}; both measured in this run)\n`);
   }
+  if (speedup !== undefined) {
+    const verdict = speedup >= TARGET_SPEEDUP ? 'meets' : 'below';
+    process.stdout.write(`cpu-heavy, 2 threads / 1 thread = ${speedup} (${verdict} the target of ${TARGET_SPEEDUP}; both measured in this run)\n`);
+  }
+}
+const busy = results.filter((x) => (x.r.cpu?.otherCores ?? 0) > BUSY_CORES);
+if (busy.length > 0) {
+  const list = busy.map((x) => `${label(x.c)}: ${x.r.cpu!.otherCores}`).join('; ');
+  process.stderr.write(`\nnote: the machine was busy: other processes used more than ${BUSY_CORES} cores (of ${busy[0]!.r.cpu!.cores}) during ${list}; those figures are low and ratios involving them unreliable\n`);
 }
 process.exitCode = failures > 0 ? 1 : 0;
 
 function label(c: BenchCase): string {
-  return c.acking === undefined ? c.name : `${c.name} (acking ${c.acking})`;
+  const where = c.threads === 0 ? '' : `, ${c.threads} thread${c.threads === 1 ? '' : 's'}`;
+  return c.acking === undefined ? c.name : `${c.name} (acking ${c.acking}${where})`;
 }
 
 /** Start bench/one.ts for one case and read the JSON line it prints. */
 function runChild(c: BenchCase): Promise<BenchResult> {
-  const args = ['--import', 'tsx', ONE, c.name, '--seconds', String(seconds), '--warmup', String(warmup)];
+  const args = ['--import', 'tsx', ONE, c.name, '--threads', String(c.threads), '--seconds', String(seconds), '--warmup', String(warmup)];
   if (c.acking !== undefined) args.push('--acking', String(c.acking));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -106,23 +125,30 @@ function jsonLine(r: BenchResult): string {
 }
 
 function printTable(): void {
-  const head = ['benchmark', 'acking', 'per second', 'p99 ms', 'RSS MB', 'counting'];
+  const head = ['benchmark', 'threads', 'acking', 'per second', 'p99 ms', 'RSS MB', 'cores used', 'others', 'counting'];
   const rows = results.map(({ c, r }) => [
     r.bench,
+    r.mode === 'local' ? 'local' : String(r.threads),
     r.acking === undefined ? '-' : String(r.acking),
     r.tuplesPerSec.toLocaleString('en-US'),
     r.p99Ms === undefined ? '-' : r.p99Ms.toFixed(3),
     r.rssMb.toFixed(1),
+    r.cpu === undefined ? '-' : r.cpu.selfCores.toFixed(2),
+    r.cpu?.otherCores === undefined ? '-' : r.cpu.otherCores.toFixed(2),
     c.unit,
   ]);
-  const numeric = [false, false, true, true, true, false];
+  const numeric = [false, true, false, true, true, true, true, true, false];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells
       .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  process.stdout.write(`\nsquall benchmarks: local mode, 1 thread, ${seconds} s window after ${warmup} s warm-up, one process each\n\n`);
+  process.stdout.write(
+    `\nsquall benchmarks: local mode (one thread) or N worker threads, ${seconds} s window after ${warmup} s warm-up, one process each\n` +
+      `(p99: local mode over the whole run, threads over the window only; RSS: the whole process, workers included;\n` +
+      ` cores used: this process, all threads, over the window; others: every other process on the machine)\n\n`,
+  );
   process.stdout.write(`${line(head)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
   for (const row of rows) process.stdout.write(`${line(row)}\n`);
 }

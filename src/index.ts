@@ -11,7 +11,7 @@ export type { Message, ReplayOptions, Spout, SpoutOutputCollector } from './spou
 export { Tuple, DEFAULT_STREAM } from './tuple/index.ts';
 export { shuffle, fields, all, global, none, direct, localOrShuffle, partialKey, custom, fieldsHash } from './grouping/index.ts';
 export type { CustomGrouping, CustomGroupingContext, GroupingSpec } from './grouping/index.ts';
-export { submit, realClock, SimulatedClock, cryptoRandom, SeededRandom } from './runtime/index.ts';
+export { submit, latencyBetween, realClock, SimulatedClock, cryptoRandom, SeededRandom } from './runtime/index.ts';
 export type { Clock, HostStatus, RandomSource, SubmitOptions, TopologyRun, KillOptions, MetricsSnapshot, ComponentMetrics, HostMetrics, ReportedError, TopologyStatus } from './runtime/index.ts';
 export { planTopology, evenStrategy, resourceAwareStrategy, strategyByName } from './scheduler/index.ts';
 export type { Plan, SchedulingStrategy, TaskInfo } from './scheduler/index.ts';

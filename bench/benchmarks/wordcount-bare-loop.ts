@@ -6,6 +6,7 @@
 import { SENTENCES } from '../../topologies/word-count.ts';
 import type { BenchOptions, BenchResult } from '../result.ts';
 import { rssMb } from '../result.ts';
+import { cpuMark, cpuSince } from '../cpu.ts';
 
 /** Sentences between clock reads: performance.now() costs more than a sentence. */
 const BATCH = 1024;
@@ -46,13 +47,15 @@ export function wordcountBareLoop(options: BenchOptions): BenchResult {
   const counts = new Map<string, number>();
   const warm = countFor(options.warmupSeconds * 1000, counts);
   const t0 = performance.now();
+  const mark = cpuMark();
   const measured = countFor(options.seconds * 1000, counts);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSince(mark);
   const rss = rssMb();
   let counted = 0;
   for (const c of counts.values()) counted += c;
   // Both runs started at sentence 0, so each covers a whole prefix of the cycle.
   const expected = wordsIn(warm) + wordsIn(measured);
   if (counted !== expected) throw new Error(`bare loop counted ${counted} words, expected ${expected}`);
-  return { bench: 'wordcount-bare-loop', mode: 'local', threads: 1, tuplesPerSec: Math.round(measured / seconds), rssMb: rss };
+  return { bench: 'wordcount-bare-loop', mode: 'local', threads: 1, tuplesPerSec: Math.round(measured / seconds), rssMb: rss, cpu };
 }

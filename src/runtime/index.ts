@@ -5,5 +5,6 @@ export type { RandomSource } from './random.ts';
 export { submit, LocalRun } from './run.ts';
 export type { HostStatus, KillOptions, SubmitOptions, TopologyRun } from './run.ts';
 export type { CaptureSink } from './host-link.ts';
+export { latencyBetween } from './metrics.ts';
 export type { ComponentMetrics, HostMetrics, MetricsSnapshot, ReportedError } from './metrics.ts';
 export type { TopologyStatus } from './status.ts';

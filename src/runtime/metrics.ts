@@ -29,8 +29,14 @@ export interface ComponentMetrics {
   timedOut?: number;
   /** Spouts only: trees in flight now. */
   pending?: number;
-  /** Spouts only: complete latency, emit to tree done. */
+  /** Spouts only: complete latency, emit to tree done, over the whole run. */
   completeLatencyMs?: { p50: number; p99: number; max: number };
+  /**
+   * Spouts only: the latency histogram's non-zero buckets as [index, count, ...],
+   * cumulative; two snapshots give the percentiles of the time between them
+   * (see latencyBetween).
+   */
+  completeLatencyBuckets?: number[];
   errors: number;
 }
 
@@ -256,7 +262,10 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
   }
   const components: ComponentMetrics[] = [];
   for (const { m, h, sampledMs, samples } of byComponent.values()) {
-    if (h) m.completeLatencyMs = { p50: round(h.percentileMs(0.5)), p99: round(h.percentileMs(0.99)), max: round(h.max) };
+    if (h) {
+      m.completeLatencyMs = { p50: round(h.percentileMs(0.5)), p99: round(h.percentileMs(0.99)), max: round(h.max) };
+      m.completeLatencyBuckets = h.toSparse();
+    }
     if (m.kind === 'bolt') {
       const mean = samples > 0 ? sampledMs / samples : 0;
       m.executeLatencyMs = round(mean);
@@ -278,6 +287,21 @@ function mergeErrors(list: readonly ReportedError[]): ReportedError[] {
   }
   return [...byKey.values()];
 }
+/**
+ * Complete-latency percentiles of one spout component over the time between
+ * two snapshots (a benchmark's measured window without its warm-up).
+ */
+export function latencyBetween(start: ComponentMetrics | undefined, end: ComponentMetrics): { count: number; p50: number; p99: number } {
+  const h = new Histogram();
+  h.mergeSparse(end.completeLatencyBuckets ?? [], Infinity);
+  const before = start?.completeLatencyBuckets ?? [];
+  for (let i = 0; i < before.length; i += 2) {
+    h.counts[before[i]!]! -= before[i + 1]!;
+    h.count -= before[i + 1]!;
+  }
+  return { count: h.count, p50: round(h.percentileMs(0.5)), p99: round(h.percentileMs(0.99)) };
+}
+
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { SeededRandom, SimulatedClock } from '../../src/index.ts';
 import { Mailbox } from '../../src/runtime/mailbox.ts';
 import { Histogram } from '../../src/runtime/histogram.ts';
+import { latencyBetween } from '../../src/runtime/metrics.ts';
+import type { ComponentMetrics } from '../../src/runtime/metrics.ts';
 
 describe('Mailbox', () => {
   it('behaves as a FIFO queue against an array model, growing past its capacity without losing items', () => {
@@ -52,5 +54,20 @@ describe('Histogram', () => {
     expect(h.percentileMs(0.5)).toBeLessThanOrEqual(50 * 1.095);
     expect(h.percentileMs(0.99)).toBeGreaterThanOrEqual(99);
     expect(h.percentileMs(0.99)).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('latencyBetween', () => {
+  it('gives the percentiles of what was recorded between two snapshots only', () => {
+    const h = new Histogram();
+    for (let i = 0; i < 1000; i++) h.recordMs(100); // the slow warm-up
+    const start = { completeLatencyBuckets: h.toSparse() } as ComponentMetrics;
+    for (let i = 0; i < 1000; i++) h.recordMs(1); // the measured window
+    const end = { completeLatencyBuckets: h.toSparse() } as ComponentMetrics;
+    const w = latencyBetween(start, end);
+    expect(w.count).toBe(1000);
+    expect(w.p99).toBeGreaterThanOrEqual(1);
+    expect(w.p99).toBeLessThan(1.1);
+    expect(latencyBetween(undefined, end).p99).toBeGreaterThanOrEqual(100);
   });
 });
