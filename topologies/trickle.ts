@@ -18,7 +18,8 @@
  * Spout and bolt are on different threads.
  */
 import { TopologyBuilder } from '../src/index.ts';
-import type { Bolt, Clock, OutputCollector, OutputDeclarer, Spout, SpoutOutputCollector, TopologyContext, Tuple } from '../src/index.ts';
+import { NullBolt } from './const-null.ts';
+import type { Clock, OutputDeclarer, Spout, SpoutOutputCollector, TopologyContext } from '../src/index.ts';
 
 export const DEFAULT_RATE = 1000;
 
@@ -66,23 +67,8 @@ export class PacedSpout implements Spout {
   fail(_msgId: unknown): void {}
 }
 
-/** Acks every input and emits nothing. */
-export class SinkBolt implements Bolt {
-  private collector!: OutputCollector;
-
-  declareOutputFields(_d: OutputDeclarer): void {}
-
-  prepare(_context: TopologyContext, collector: OutputCollector): void {
-    this.collector = collector;
-  }
-
-  execute(input: Tuple): void {
-    this.collector.ack(input);
-  }
-}
-
 const builder = new TopologyBuilder('trickle');
 builder.setSpout('spout', () => new PacedSpout(), { parallelism: 1 });
-builder.setBolt('sink', () => new SinkBolt(), { parallelism: 1 }).shuffleGrouping('spout');
+builder.setBolt('sink', () => new NullBolt(), { parallelism: 1 }).shuffleGrouping('spout');
 
 export default builder.build({ spoutIdleMaxMs: 1 });
