@@ -32,6 +32,8 @@ export type ErrorCode =
   // user code, and the threads it runs on
   | 'E_COMPONENT_THREW'
   | 'E_HOST_CRASHED'
+  // Kafka
+  | 'E_KAFKA'
   // modules and the CLI
   | 'E_MODULE_NOT_FOUND'
   | 'E_MODULE_LOAD'
