@@ -93,10 +93,6 @@ export class Transport implements BatchSink {
     for (let h = 0; h < hostCount; h++) this.links.push(h === hostId ? null : new PeerLink(h, hostOfTask.length - 1));
   }
 
-  link(hostId: number): PeerLink {
-    return this.links[hostId]!;
-  }
-
   gate(task: number): TaskGate {
     return new TaskGate(this.links[this.hostOfTask[task]!]!, task);
   }
