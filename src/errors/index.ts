@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'E_HOST_CRASHED'
   // Kafka
   | 'E_KAFKA'
+  | 'E_KAFKA_UNDESERIALIZABLE'
+  | 'E_KAFKA_GAVE_UP'
   // modules and the CLI
   | 'E_MODULE_NOT_FOUND'
   | 'E_MODULE_LOAD'

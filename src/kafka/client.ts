@@ -1,8 +1,9 @@
 import kafkajs from 'kafkajs';
-import type { Admin, Kafka, Producer, SASLOptions } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer, SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { SquallError } from '../errors/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
+import type { TopicPartition } from './offset-tracker.ts';
 
 /**
  * Kafka behind a small client interface: squall's Kafka components talk to
@@ -90,7 +91,92 @@ export interface KafkaAdminLike {
 export interface KafkaClient {
   producer(options?: ProducerOptions): KafkaProducerLike;
   admin(): KafkaAdminLike;
+  consumer(options: ConsumerOptions): KafkaConsumerLike;
 }
+
+/** How a group member reads. Unset fields take the client library's defaults. */
+export interface ConsumerOptions {
+  groupId: string;
+  /** The broker drops a member it has not heard from for this long (kafkajs default 30000; broker minimum 6000). */
+  sessionTimeoutMs?: number;
+  /** Heartbeat period, about a third of the session timeout (default 3000). */
+  heartbeatIntervalMs?: number;
+  /** How long a rebalance waits for members to rejoin (default 60000). */
+  rebalanceTimeoutMs?: number;
+  /**
+   * The longest a fetch waits for data (default 500 here; kafkajs's 5000).
+   * kafkajs heartbeats between fetches, so this also bounds how late a
+   * member notices a rebalance.
+   */
+  maxWaitTimeMs?: number;
+  /** Bytes per partition per fetch (default 1 MiB). */
+  maxBytesPerPartition?: number;
+  /** Where a partition with no committed offset starts: true earliest, false latest. */
+  fromBeginning: boolean;
+}
+
+/** One record as read. Offsets and timestamps are numbers (see parseOffset). */
+export interface ConsumedRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Milliseconds since the epoch (create or log-append time, as the topic says). */
+  readonly timestamp: number;
+  /** Null when the record has none. */
+  readonly headers: Readonly<Record<string, Buffer | string | undefined>> | null;
+}
+
+/** What a consumer tells its user. Called on the consumer's own schedule, never re-entrantly. */
+export interface ConsumerListener {
+  /** Records of one partition, in offset order; the next fetch of that partition waits for the promise. */
+  onRecords(topic: string, partition: number, records: ConsumedRecord[]): void | Promise<void>;
+  /** A rebalance began: the member still owns its partitions and may commit now. */
+  onRebalancing(): void;
+  /** The member (re)joined the group and owns exactly these partitions now. */
+  onAssigned(assignment: TopicPartition[]): void;
+  /** The consumer stopped for good (its retries spent); the error says why. */
+  onCrash(error: SquallError): void;
+}
+
+export interface PartitionCommit {
+  topic: string;
+  partition: number;
+  /** The next offset to read, Kafka style. */
+  offset: number;
+  metadata?: string | null;
+}
+
+export interface CommittedOffset {
+  partition: number;
+  /** -1 when the group has committed nothing for the partition. */
+  offset: number;
+  metadata: string | null;
+}
+
+/** A group member: subscribe, run, pause/resume/seek partitions, commit. */
+export interface KafkaConsumerLike {
+  connect(): Promise<void>;
+  /** Topic names, or patterns matched against the topics that exist when it is called. */
+  subscribe(topics: readonly (string | RegExp)[]): Promise<void>;
+  /** Join the group and start fetching; resolves once started. */
+  run(listener: ConsumerListener): Promise<void>;
+  /** Stop fetching these partitions (the member stays in the group, heartbeating). */
+  pause(partitions: readonly TopicPartition[]): void;
+  resume(partitions: readonly TopicPartition[]): void;
+  /** The next fetch of an owned partition starts at `offset`. */
+  seek(topic: string, partition: number, offset: number): void;
+  /** Commit offsets under the member's current generation; rejects with E_KAFKA. */
+  commit(offsets: readonly PartitionCommit[]): Promise<void>;
+  /** The group's committed offsets (and their metadata) for a topic. */
+  committed(topic: string): Promise<CommittedOffset[]>;
+  /** The first and the next-to-be-written offset of each partition of a topic. */
+  bounds(topic: string): Promise<{ partition: number; low: number; high: number }[]>;
+  /** Leave the group and close the connections. */
+  disconnect(): Promise<void>;
+}
+
 
 /** Every Kafka failure carries this code; `details` says what kind it is (see kafkaError). */
 export const KAFKA_ERROR_CODE: ErrorCode = 'E_KAFKA';
@@ -137,6 +223,7 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
   return {
     producer: (o) => new KafkajsProducer(kafka, o ?? {}, r?.retries),
     admin: () => new KafkajsAdmin(kafka.admin()),
+    consumer: (o) => new KafkajsConsumer(kafka, o),
   };
 }
 
@@ -240,6 +327,157 @@ class KafkajsAdmin implements KafkaAdminLike {
       throw kafkaError(err, 'disconnect the admin client');
     }
   }
+}
+
+class KafkajsConsumer implements KafkaConsumerLike {
+  private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private readonly groupId: string;
+  private readonly fromBeginning: boolean;
+  private adminConnected = false;
+  private stopping = false;
+
+  constructor(kafka: Kafka, o: ConsumerOptions) {
+    this.groupId = o.groupId;
+    this.fromBeginning = o.fromBeginning;
+    this.consumer = kafka.consumer({
+      groupId: o.groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: o.maxWaitTimeMs ?? 500,
+      ...(o.sessionTimeoutMs !== undefined ? { sessionTimeout: o.sessionTimeoutMs } : {}),
+      ...(o.heartbeatIntervalMs !== undefined ? { heartbeatInterval: o.heartbeatIntervalMs } : {}),
+      ...(o.rebalanceTimeoutMs !== undefined ? { rebalanceTimeout: o.rebalanceTimeoutMs } : {}),
+      ...(o.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: o.maxBytesPerPartition } : {}),
+    });
+    this.admin = kafka.admin();
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.consumer.connect();
+      await this.admin.connect();
+      this.adminConnected = true;
+    } catch (err) {
+      throw kafkaError(err, `connect the consumer of group ${this.groupId}`);
+    }
+  }
+
+  async subscribe(topics: readonly (string | RegExp)[]): Promise<void> {
+    try {
+      await this.consumer.subscribe({ topics: [...topics], fromBeginning: this.fromBeginning });
+    } catch (err) {
+      throw kafkaError(err, 'subscribe', topics.map(String).join(','));
+    }
+  }
+
+  async run(listener: ConsumerListener): Promise<void> {
+    const c = this.consumer;
+    c.on(c.events.REBALANCING, () => listener.onRebalancing());
+    c.on(c.events.GROUP_JOIN, (e) => {
+      const out: TopicPartition[] = [];
+      for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) {
+        for (const partition of partitions) out.push({ topic, partition });
+      }
+      listener.onAssigned(out);
+    });
+    c.on(c.events.CRASH, (e) => {
+      if (this.stopping) return;
+      // kafkajs restarts itself after a retriable crash; only a final one is reported.
+      if (e.payload.restart) return;
+      listener.onCrash(kafkaError(e.payload.error, `consume (group ${this.groupId})`));
+    });
+    try {
+      await c.run({
+        autoCommit: false,
+        eachBatchAutoResolve: true,
+        eachBatch: ({ batch }: EachBatchPayload) => {
+          const msgs = batch.messages;
+          const records: ConsumedRecord[] = new Array(msgs.length);
+          for (let i = 0; i < msgs.length; i++) {
+            const m = msgs[i]!;
+            records[i] = {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: Number(m.offset),
+              key: m.key ?? null,
+              value: m.value ?? null,
+              timestamp: Number(m.timestamp),
+              headers: m.headers !== undefined && hasKeys(m.headers) ? (m.headers as Record<string, Buffer | string | undefined>) : null,
+            };
+          }
+          return Promise.resolve(listener.onRecords(batch.topic, batch.partition, records));
+        },
+      });
+    } catch (err) {
+      throw kafkaError(err, `start consuming (group ${this.groupId})`);
+    }
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    if (partitions.length > 0) this.consumer.pause(byTopic(partitions));
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    if (partitions.length > 0) this.consumer.resume(byTopic(partitions));
+  }
+
+  seek(topic: string, partition: number, offset: number): void {
+    this.consumer.seek({ topic, partition, offset: String(offset) });
+  }
+
+  async commit(offsets: readonly PartitionCommit[]): Promise<void> {
+    if (offsets.length === 0) return;
+    try {
+      await this.consumer.commitOffsets(
+        offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset), metadata: o.metadata ?? null })),
+      );
+    } catch (err) {
+      throw kafkaError(err, `commit offsets (group ${this.groupId})`, [...new Set(offsets.map((o) => o.topic))].join(','));
+    }
+  }
+
+  async committed(topic: string): Promise<CommittedOffset[]> {
+    try {
+      const res = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
+      return (res[0]?.partitions ?? []).map((p) => ({ partition: p.partition, offset: Number(p.offset), metadata: p.metadata }));
+    } catch (err) {
+      throw kafkaError(err, `read the committed offsets of group ${this.groupId}`, topic);
+    }
+  }
+
+  async bounds(topic: string): Promise<{ partition: number; low: number; high: number }[]> {
+    try {
+      const res = await this.admin.fetchTopicOffsets(topic);
+      return res.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
+    } catch (err) {
+      throw kafkaError(err, 'read the offsets of a topic', topic);
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    this.stopping = true;
+    try {
+      await this.consumer.disconnect();
+      if (this.adminConnected) await this.admin.disconnect();
+    } catch (err) {
+      throw kafkaError(err, `disconnect the consumer of group ${this.groupId}`);
+    }
+  }
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+function byTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
+  const m = new Map<string, number[]>();
+  for (const { topic, partition } of partitions) {
+    let list = m.get(topic);
+    if (list === undefined) m.set(topic, (list = []));
+    list.push(partition);
+  }
+  return [...m].map(([topic, ps]) => ({ topic, partitions: ps }));
 }
 
 interface KafkajsErrorShape {

@@ -1,8 +1,9 @@
 /**
- * Kafka, the source and sink of record. The client interface (kafkajs behind
- * it, replaceable), the KafkaBolt sink, and the pure part of the spout: the
- * per-partition offset tracker that decides what to commit (at-least-once)
- * and when to pause a partition. See docs/kafka.md.
+ * Kafka, the source and sink of record: the KafkaSpout source, the
+ * KafkaBolt sink, the client interface they use (kafkajs behind it,
+ * replaceable), and the per-partition offset tracker that decides what the
+ * spout commits (at-least-once) and when it pauses a partition.
+ * See docs/kafka.md.
  */
 export { OffsetTracker, parseOffset, formatOffset } from './offset-tracker.ts';
 export type { TrackerOptions, TopicPartition, OffsetCommit } from './offset-tracker.ts';
@@ -16,6 +17,16 @@ export type {
   ProducerRecord,
   TopicRecords,
   TopicSpec,
+  ConsumerOptions,
+  ConsumedRecord,
+  ConsumerListener,
+  KafkaConsumerLike,
+  PartitionCommit,
+  CommittedOffset,
 } from './client.ts';
 export { KafkaBolt, defaultMap, toBytes } from './kafka-bolt.ts';
+export { KafkaSpout } from './kafka-spout.ts';
+export type { KafkaSpoutOptions, KafkaSpoutStats, KafkaGuarantee, FirstPoll, KafkaRetryOptions } from './kafka-spout.ts';
+export { stringRecords, jsonRecords, bufferRecords, stringHeaders } from './deserializers.ts';
+export type { RecordDeserializer } from './deserializers.ts';
 export type { KafkaBoltOptions } from './kafka-bolt.ts';

@@ -1,8 +1,9 @@
 import type { Bolt, OutputCollector } from '../bolt/bolt.ts';
-import { SquallError, invariant } from '../errors/index.ts';
+import { invariant } from '../errors/index.ts';
 import type { OutputDeclarer, TopologyContext } from '../topology/context.ts';
 import type { Tuple } from '../tuple/index.ts';
 import { createKafkaClient } from './client.ts';
+import { badConfig, brokersOf, nonNegativeInt, optString, positiveInt } from './config.ts';
 import type { KafkaClient, KafkaClientOptions, KafkaProducerLike, ProducerRecord, TopicRecords } from './client.ts';
 
 export interface KafkaBoltOptions {
@@ -216,35 +217,4 @@ export function toBytes(v: unknown): Buffer | string | null {
   if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
   if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   return JSON.stringify(v);
-}
-
-function brokersOf(v: unknown): string[] | undefined {
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
-  return undefined;
-}
-
-function optString(c: Readonly<Record<string, unknown>>, key: string, where: string): string | undefined {
-  const v = c[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw badConfig(where, key, v, 'a string');
-  return v;
-}
-
-function positiveInt(v: unknown, key: string, where: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw badConfig(where, key, v, 'a whole number, at least 1');
-  return v;
-}
-
-function nonNegativeInt(v: unknown, key: string, where: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw badConfig(where, key, v, 'a whole number, at least 0');
-  return v;
-}
-
-function badConfig(where: string, key: string, value: unknown, want: string): SquallError {
-  return new SquallError({
-    code: 'E_BAD_CONFIG',
-    message: `${where}: ${key} is ${JSON.stringify(value) ?? String(value)}; it must be ${want}`,
-    details: { key, value },
-  });
 }

@@ -62,6 +62,7 @@ function recordingClient(options: KafkaClientOptions, written: Set<number>, send
   const real = createKafkaClient(options);
   return {
     admin: () => real.admin(),
+    consumer: (o) => real.consumer(o),
     producer: (o) => {
       const p = real.producer(o);
       return {

@@ -9,7 +9,7 @@ import type { IHeaders } from 'kafkajs';
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { createKafkaClient } from '../../src/kafka/index.ts';
-import type { KafkaAdminLike, KafkaClientOptions } from '../../src/kafka/index.ts';
+import type { KafkaAdminLike, KafkaClientOptions, ProducerRecord } from '../../src/kafka/index.ts';
 
 export interface ReadRecord {
   topic: string;
@@ -30,6 +30,10 @@ export interface KafkaFixture {
   createTopic(label?: string, numPartitions?: number): Promise<string>;
   /** Read every record of a topic from the beginning until `count` are seen (or fail after maxMs). */
   readTopic(topic: string, count: number, maxMs?: number): Promise<ReadRecord[]>;
+  /** Write records (acks all), in batches of 1000. */
+  produce(topic: string, records: readonly ProducerRecord[]): Promise<void>;
+  /** The group's committed offset per partition (-1: none). */
+  committed(groupId: string, topic: string): Promise<Map<number, number>>;
 }
 
 const RUN = nanoid(8).replace(/[^A-Za-z0-9]/g, 'x');
@@ -105,6 +109,26 @@ export function useKafka(): KafkaFixture {
         await consumer.disconnect();
       }
       return out;
+    },
+    async produce(topic, records) {
+      const producer = createKafkaClient(fixture.clientOptions()).producer();
+      await producer.connect();
+      try {
+        for (let i = 0; i < records.length; i += 1000) await producer.send([{ topic, records: records.slice(i, i + 1000) }]);
+      } finally {
+        await producer.disconnect();
+      }
+    },
+    async committed(groupId, topic) {
+      const kafka = new kafkajs.Kafka({ brokers, clientId: `squall-test-offsets-${RUN}`, logLevel: kafkajs.logLevel.NOTHING });
+      const a = kafka.admin();
+      await a.connect();
+      try {
+        const res = await a.fetchOffsets({ groupId, topics: [topic] });
+        return new Map((res[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      } finally {
+        await a.disconnect();
+      }
     },
   };
   return fixture;
