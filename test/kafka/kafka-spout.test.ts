@@ -28,6 +28,87 @@ async function eventually<T>(get: () => Promise<T>, ok: (v: T) => boolean, what:
   return v;
 }
 
+/** Records every input (value, partition, offset) and acks it, or fails those `failIf` picks. */
+class Sink implements Bolt {
+  readonly seen: { value: unknown; partition: number; offset: number }[] = [];
+  private collector!: OutputCollector;
+  constructor(private readonly failIf: (t: Tuple) => boolean = () => false) {}
+  declareOutputFields(): void {}
+  prepare(_c: TopologyContext, collector: OutputCollector): void {
+    this.collector = collector;
+  }
+  execute(t: Tuple): void {
+    this.seen.push({ value: t.get('value'), partition: t.getNumber('partition'), offset: t.getNumber('offset') });
+    if (this.failIf(t)) this.collector.fail(t);
+    else this.collector.ack(t);
+  }
+}
+
+/**
+ * Holds its inputs and acks them out of order: each full hold (or every
+ * 20 ms) is acked in a shuffled order. Notes every acked offset per partition.
+ */
+class ScrambledAcks implements Bolt {
+  readonly acked = new Map<number, Set<number>>();
+  private held: Tuple[] = [];
+  private collector!: OutputCollector;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private seed = 12345;
+  declareOutputFields(): void {}
+  prepare(_c: TopologyContext, collector: OutputCollector): void {
+    this.collector = collector;
+    this.timer = setInterval(() => this.release(), 20);
+  }
+  execute(t: Tuple): void {
+    this.held.push(t);
+    if (this.held.length >= 97) this.release();
+  }
+  private release(): void {
+    const h = this.held;
+    this.held = [];
+    for (let i = h.length - 1; i > 0; i--) {
+      this.seed = (Math.imul(this.seed, 1103515245) + 12345) >>> 0;
+      const j = this.seed % (i + 1);
+      [h[i], h[j]] = [h[j]!, h[i]!];
+    }
+    for (const t of h) {
+      const p = t.getNumber('partition');
+      if (!this.acked.has(p)) this.acked.set(p, new Set());
+      this.acked.get(p)!.add(t.getNumber('offset'));
+      this.collector.ack(t);
+    }
+  }
+  cleanup(): void {
+    clearInterval(this.timer);
+    this.release();
+  }
+}
+
+/** Acks slowly: `perMs` inputs per millisecond at most, from a timer; `fast` lifts the brake. */
+class SlowSink implements Bolt {
+  fast = false;
+  executed = 0;
+  private queue: Tuple[] = [];
+  private collector!: OutputCollector;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  declareOutputFields(): void {}
+  prepare(_c: TopologyContext, collector: OutputCollector): void {
+    this.collector = collector;
+    this.timer = setInterval(() => {
+      const n = this.fast ? this.queue.length : Math.min(2, this.queue.length);
+      for (const t of this.queue.splice(0, n)) this.collector.ack(t);
+    }, 1);
+  }
+  execute(t: Tuple): void {
+    this.executed++;
+    this.queue.push(t);
+  }
+  cleanup(): void {
+    clearInterval(this.timer);
+    for (const t of this.queue.splice(0)) this.collector.ack(t);
+  }
+}
+
 const groupName = () => `squall-test-g-${nanoid(8).replace(/[^A-Za-z0-9]/g, 'x')}`;
 
 describe('KafkaSpout against a real broker', () => {
@@ -78,4 +159,181 @@ describe('KafkaSpout against a real broker', () => {
       await run.kill({ waitMs: 5000 });
     }
   });
+
+  /** KafkaSpout (1 task) -> `sink` (1 task, the same instance): the spout instance that opened is `opened[0]`. */
+  function pipeline(name: string, options: KafkaSpoutOptions, sink: Bolt) {
+    const opened: KafkaSpout[] = [];
+    class Observed extends KafkaSpout {
+      override async open(c: TopologyContext, col: import('../../src/index.ts').SpoutOutputCollector): Promise<void> {
+        opened.push(this);
+        await super.open(c, col);
+      }
+    }
+    const b = new TopologyBuilder(name);
+    b.setSpout('in', () => new Observed(spoutOptions(options)));
+    b.setBolt('sink', () => sink).shuffleGrouping('in');
+    return { builder: b, opened };
+  }
+
+  it('out-of-order acks: every commit is a contiguous prefix of acked offsets, and the last one covers everything', async () => {
+    const input = await kafka.createTopic('ooo', 2);
+    const groupId = groupName();
+    const N = 4000;
+    await kafka.produce(input, Array.from({ length: N }, (_, i) => ({ value: `v${i}`, partition: i % 2 })));
+    const sink = new ScrambledAcks();
+    const violations: string[] = [];
+    let commitsBehindAcks = 0;
+    const last = new Map<number, number>();
+    const { builder } = pipeline('kafka-ooo', {
+      topics: [input],
+      groupId,
+      commitIntervalMs: 5,
+      onCommit: (commits: readonly PartitionCommit[]) => {
+        for (const c of commits) {
+          const acked = sink.acked.get(c.partition) ?? new Set<number>();
+          for (let o = last.get(c.partition) ?? 0; o < c.offset; o++) {
+            if (!acked.has(o)) violations.push(`${c.partition}/${o} committed (up to ${c.offset}) before it was acked`);
+          }
+          // A commit that stopped at a gap: some later offset was acked already.
+          if ([...acked].some((o) => o >= c.offset)) commitsBehindAcks++;
+          last.set(c.partition, c.offset);
+        }
+      },
+    }, sink);
+    const run = await submit(builder.build({ maxSpoutPending: 500 }));
+    try {
+      await until(() => last.get(0) === N / 2 && last.get(1) === N / 2, 'every offset committed', 30_000);
+    } finally {
+      await run.kill({ waitMs: 5000 });
+    }
+    expect(violations).toEqual([]);
+    // The scrambling did leave gaps that held commits back (else this test proves nothing).
+    expect(commitsBehindAcks).toBeGreaterThan(0);
+    expect(Object.fromEntries(await kafka.committed(groupId, input))).toEqual({ 0: N / 2, 1: N / 2 });
+  });
+
+  it('undeserializable records go to the dead-letter topic with where they came from; the rest are processed and the commit moves past them', async () => {
+    const input = await kafka.createTopic('json', 1);
+    const dlq = await kafka.createTopic('dlq', 1);
+    const groupId = groupName();
+    const N = 200;
+    const bad = new Set([3, 50, 51, 120, 199]);
+    await kafka.produce(
+      input,
+      Array.from({ length: N }, (_, i) => ({ key: `k${i}`, value: bad.has(i) ? `{not json ${i}` : JSON.stringify({ i }), headers: { trace: `t${i}` } })),
+    );
+    const sink = new Sink();
+    const { builder, opened } = pipeline('kafka-dlq', { topics: [input], groupId, deserializer: jsonRecords, deadLetterTopic: dlq }, sink);
+    const run = await submit(builder.build());
+    try {
+      await until(() => sink.seen.length === N - bad.size && opened[0]!.stats().deadLettered === bad.size, 'records processed and dead-lettered', 30_000);
+      const committed = await eventually(() => kafka.committed(groupId, input), (c) => c.get(0) === N, 'the commit past the bad records');
+      expect(committed.get(0)).toBe(N);
+      expect(run.status).toBe('active');
+    } finally {
+      await run.kill({ waitMs: 5000 });
+    }
+    expect(sink.seen.map((s) => (s.value as { i: number }).i).sort((a, b) => a - b)).toEqual([...Array(N).keys()].filter((i) => !bad.has(i)));
+    const dead = await kafka.readTopic(dlq, bad.size);
+    expect(dead.map((r) => r.value).sort()).toEqual([...bad].map((i) => `{not json ${i}`).sort());
+    for (const r of dead) {
+      const i = Number(r.key!.slice(1));
+      expect(r.headers['squall.source']).toBe(`${input}/0/${i}`);
+      expect(r.headers['squall.error.code']).toBe('E_KAFKA_UNDESERIALIZABLE');
+      expect(r.headers['trace']).toBe(`t${i}`);
+    }
+  });
+
+  it('failed records are retried with backoff; past maxRetries they go to the dead-letter topic', async () => {
+    const input = await kafka.createTopic('retry', 1);
+    const dlq = await kafka.createTopic('dlq', 1);
+    const groupId = groupName();
+    const N = 100;
+    await kafka.produce(input, Array.from({ length: N }, (_, i) => ({ value: i % 25 === 7 ? `poison ${i}` : `ok ${i}` })));
+    // 'flaky' records fail on their first delivery only; 'poison' always.
+    const attempts = new Map<number, number>();
+    const sink = new Sink((t) => {
+      const o = t.getNumber('offset');
+      attempts.set(o, (attempts.get(o) ?? 0) + 1);
+      return String(t.get('value')).startsWith('poison') || (o % 10 === 3 && attempts.get(o) === 1);
+    });
+    const { builder, opened } = pipeline('kafka-retry', {
+      topics: [input],
+      groupId,
+      deadLetterTopic: dlq,
+      retry: { initialDelayMs: 10, multiplier: 2, maxRetries: 2 },
+    }, sink);
+    const run = await submit(builder.build());
+    try {
+      await until(() => opened[0]!.stats().deadLettered === 4, 'the poison records dead-lettered', 30_000);
+      expect((await eventually(() => kafka.committed(groupId, input), (c) => c.get(0) === N, 'the final commit')).get(0)).toBe(N);
+    } finally {
+      await run.kill({ waitMs: 5000 });
+    }
+    for (let o = 0; o < N; o++) {
+      const want = o % 25 === 7 ? 3 : o % 10 === 3 ? 2 : 1; // poison: 1 + maxRetries deliveries
+      expect([o, attempts.get(o)]).toEqual([o, want]);
+    }
+    const dead = await kafka.readTopic(dlq, 4);
+    expect(dead.map((r) => r.value).sort()).toEqual(['poison 32', 'poison 57', 'poison 7', 'poison 82']);
+    expect(dead.every((r) => r.headers['squall.error.code'] === 'E_KAFKA_GAVE_UP')).toBe(true);
+  });
+
+  it('without a dead-letter topic, undeserializable records are reported (E_KAFKA_UNDESERIALIZABLE) and skipped; the topology keeps running', async () => {
+    const input = await kafka.createTopic('skip', 1);
+    const groupId = groupName();
+    await kafka.produce(input, ['{"a":1}', 'nope', '{"a":2}'].map((value) => ({ value })));
+    const sink = new Sink();
+    const { builder } = pipeline('kafka-skip', { topics: [input], groupId, deserializer: jsonRecords }, sink);
+    const run = await submit(builder.build());
+    try {
+      await until(() => sink.seen.length === 2, 'the good records', 20_000);
+      await until(() => run.metrics().errors.length > 0, 'the report');
+      expect(run.metrics().errors.map((e) => [e.component, e.code])).toEqual([['in', 'E_KAFKA_UNDESERIALIZABLE']]);
+      expect(run.metrics().errors[0]!.message).toContain(`${input}/0/1`);
+      expect((await eventually(() => kafka.committed(groupId, input), (c) => c.get(0) === 3, 'the commit')).get(0)).toBe(3);
+      await kafka.produce(input, [{ value: '{"a":3}' }]);
+      await until(() => sink.seen.length === 3, 'a record produced after the bad one', 20_000);
+    } finally {
+      await run.kill({ waitMs: 5000 });
+    }
+    expect(sink.seen.map((s) => s.value)).toEqual([{ a: 1 }, { a: 2 }, { a: 3 }]);
+  });
+
+  it('a slow sink pauses partitions instead of buffering the topic; they resume and every record arrives', async () => {
+    const input = await kafka.createTopic('slow', 2);
+    const groupId = groupName();
+    const N = 20_000;
+    const value = 'x'.repeat(1000);
+    await kafka.produce(input, Array.from({ length: N }, (_, i) => ({ value: `${i} ${value}`, partition: i % 2 })));
+    const sink = new SlowSink();
+    const { builder, opened } = pipeline('kafka-slow', { topics: [input], groupId, maxBufferedPerPartition: 300, maxBytesPerPartition: 64 * 1024 }, sink);
+    const run = await submit(builder.build({ maxSpoutPending: 100 }));
+    try {
+      await until(() => opened[0] !== undefined && opened[0].stats().paused === 2, 'both partitions paused', 20_000);
+      const spout = opened[0]!;
+      // While the sink is slow, the spout's buffer stays bounded: partitions
+      // pause at 300 buffered records and resume at 150, over and over,
+      // while most of the topic waits in Kafka. Sample it for 1.5 s.
+      let maxBuffered = 0;
+      for (let i = 0; i < 30; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        maxBuffered = Math.max(maxBuffered, spout.stats().buffered);
+      }
+      const st = spout.stats();
+      expect(sink.executed).toBeLessThan(N / 2);
+      // At most the cap plus one fetch per partition: the broker hands over
+      // whole record batches, here up to 500 records as they were produced
+      // (against 10,000 per partition in the topic).
+      expect(st.maxBufferedSeen).toBeLessThanOrEqual(300 + 500);
+      expect(maxBuffered).toBeLessThanOrEqual(2 * (300 + 500));
+      expect(st.pauses).toBeGreaterThanOrEqual(2);
+      sink.fast = true;
+      await until(() => sink.executed >= N, 'every record', 60_000);
+      expect(spout.stats().resumes).toBeGreaterThan(0);
+    } finally {
+      await run.kill({ waitMs: 5000 });
+    }
+    expect(sink.executed).toBe(N);
+  }, 90_000);
 });
