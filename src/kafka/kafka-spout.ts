@@ -184,6 +184,7 @@ export class KafkaSpout implements Spout {
   private guarantee: KafkaGuarantee = 'at-least-once';
   private firstPoll: FirstPoll = 'committed-or-earliest';
   private maxBuffered = 5000;
+  private maxUncommitted = 100_000;
   private retryInitial = 100;
   private retryMultiplier = 2;
   private retryMax = 10_000;
@@ -251,6 +252,7 @@ export class KafkaSpout implements Spout {
     );
     const commitIntervalMs = positiveInt(o.commitIntervalMs ?? c['kafka.commitIntervalMs'] ?? 1000, 'commitIntervalMs', where);
     const maxUncommitted = positiveInt(o.maxUncommittedPerPartition ?? c['kafka.maxUncommittedPerPartition'] ?? 100_000, 'maxUncommittedPerPartition', where);
+    this.maxUncommitted = maxUncommitted;
     this.maxBuffered = positiveInt(o.maxBufferedPerPartition ?? c['kafka.maxBufferedPerPartition'] ?? 5000, 'maxBufferedPerPartition', where);
     const r = o.retry ?? {};
     this.retryInitial = nonNegative(r.initialDelayMs ?? 100, 'retry.initialDelayMs', where);
@@ -497,7 +499,19 @@ export class KafkaSpout implements Spout {
     }
     const b = part.buffered;
     if (b > this.counters.maxBufferedSeen) this.counters.maxBufferedSeen = b;
-    if (!part.paused && b >= this.maxBuffered) this.setPaused(part, true);
+    // Checked here, as records arrive, so a fast fetch loop stops within one fetch.
+    if (!part.paused && this.full(part)) this.setPaused(part, true);
+  }
+
+  /**
+   * Too much waiting on this partition: fetched records not yet emitted, or
+   * offsets not committed, counting fetched ones (they will be emitted).
+   */
+  private full(part: Part): boolean {
+    const b = part.buffered;
+    if (b >= this.maxBuffered) return true;
+    const t = this.tracker;
+    return t !== undefined && t.uncommitted(part.topic, part.partition) + b >= this.maxUncommitted;
   }
 
   private onAssigned(assignment: TopicPartition[]): void {
@@ -574,13 +588,11 @@ export class KafkaSpout implements Spout {
 
   /** Pause partitions with too much buffered or uncommitted; resume them once both drain. */
   private reconcilePauses(): void {
-    const tracker = this.tracker;
     for (const part of this.list) {
       if (part.holding) continue;
-      const b = part.buffered;
-      const full = b >= this.maxBuffered || (tracker !== undefined && tracker.shouldPause(part.topic, part.partition));
+      const full = this.full(part);
       if (!part.paused && full) this.setPaused(part, true);
-      else if (part.paused && !full && b <= this.maxBuffered / 2) this.setPaused(part, false);
+      else if (part.paused && !full && part.buffered <= this.maxBuffered / 2) this.setPaused(part, false);
     }
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BasicBolt, TopologyBuilder, submit } from '../../src/index.ts';
+import { BasicBolt, TopologyBuilder, loadTopologyModule, submit } from '../../src/index.ts';
 import type { BasicOutputCollector, Bolt, OutputCollector, OutputDeclarer, TopologyContext, Tuple } from '../../src/index.ts';
 import { KafkaBolt, KafkaSpout, jsonRecords } from '../../src/kafka/index.ts';
 import type { KafkaSpoutOptions, PartitionCommit } from '../../src/kafka/index.ts';
@@ -138,9 +138,10 @@ describe('KafkaSpout against a real broker', () => {
     b.setBolt('out', () => new KafkaBolt({ brokers: kafka.brokers, topic: output, client: kafka.clientOptions() })).shuffleGrouping('upper');
     const run = await submit(b.build());
     try {
-      const records = await kafka.readTopic(output, N, 30_000);
+      const records = await kafka.readUntil(output, (rs) => new Set(rs.map((r) => r.key)).size >= N, 30_000);
       const byKey = new Map(records.map((r) => [r.key, r.value]));
       expect(byKey.size).toBe(N);
+      console.log(`local: ${N} records in, ${records.length} out; spouts: ${JSON.stringify(spouts.map((s) => s.stats()).filter((s) => s.emitted > 0).map((s) => ({ emitted: s.emitted, commits: s.commits, failures: s.commitFailures, rebalances: s.rebalances })))}`);
       for (let i = 0; i < N; i++) expect(byKey.get(`k${i}`)).toBe(`RECORD ${i}`);
       // Both tasks are group members and split the three partitions.
       await until(() => spouts.reduce((n, s) => n + s.stats().owned.length, 0) === 3, 'the partitions to be owned');
@@ -336,4 +337,174 @@ describe('KafkaSpout against a real broker', () => {
     }
     expect(sink.executed).toBe(N);
   }, 90_000);
+
+  /** Holds back the record at `offset` 0 of partition 0 until `open`; acks everything else. */
+  class Gate implements Bolt {
+    open = false;
+    executed = 0;
+    private held: Tuple | undefined;
+    private collector!: OutputCollector;
+    private timer: ReturnType<typeof setInterval> | undefined;
+    declareOutputFields(): void {}
+    prepare(_c: TopologyContext, collector: OutputCollector): void {
+      this.collector = collector;
+      this.timer = setInterval(() => {
+        if (this.open && this.held !== undefined) {
+          this.collector.ack(this.held);
+          this.held = undefined;
+        }
+      }, 5);
+    }
+    execute(t: Tuple): void {
+      this.executed++;
+      if (t.getNumber('offset') === 0 && this.held === undefined && !this.open) this.held = t;
+      else this.collector.ack(t);
+    }
+    cleanup(): void {
+      clearInterval(this.timer);
+    }
+  }
+
+  it('a partition with maxUncommittedPerPartition offsets not committed (one record stuck) is paused, and resumes once it commits', async () => {
+    const input = await kafka.createTopic('cap', 1);
+    const groupId = groupName();
+    const N = 3000;
+    // Small producer batches and small fetches: one fetch brings one batch of 100.
+    for (let i = 0; i < N; i += 100) await kafka.produce(input, Array.from({ length: 100 }, (_, k) => ({ value: `v${i + k}` })));
+    const gate = new Gate();
+    const { builder, opened } = pipeline('kafka-cap', { topics: [input], groupId, maxUncommittedPerPartition: 200, maxBytesPerPartition: 512 }, gate);
+    const run = await submit(builder.build({ messageTimeoutMs: 60_000 }));
+    try {
+      await until(() => opened[0] !== undefined && opened[0].stats().paused === 1, 'the partition paused', 20_000);
+      await new Promise((r) => setTimeout(r, 500));
+      // Stuck behind offset 0: fetching stopped near the cap (what was fetched still drains).
+      expect(gate.executed).toBeLessThan(N / 2);
+      expect(opened[0]!.stats().paused).toBe(1);
+      expect((await kafka.committed(groupId, input)).get(0) ?? -1).toBeLessThanOrEqual(0);
+      gate.open = true;
+      await until(() => gate.executed >= N, 'every record once the stuck one is acked', 30_000);
+      expect((await eventually(() => kafka.committed(groupId, input), (c) => c.get(0) === N, 'the commit')).get(0)).toBe(N);
+      expect(opened[0]!.stats().resumes).toBeGreaterThan(0);
+    } finally {
+      await run.kill({ waitMs: 5000 });
+    }
+  }, 60_000);
+
+  it("first poll: 'committed-or-latest' skips what is there; 'earliest' reads it again over this group's commits; the default goes on from the commit", async () => {
+    const input = await kafka.createTopic('poll', 1);
+    const groupId = groupName();
+    await kafka.produce(input, Array.from({ length: 100 }, (_, i) => ({ value: `old ${i}` })));
+
+    async function runWith(options: KafkaSpoutOptions, produceAfterStart: number, expected: number): Promise<unknown[]> {
+      const sink = new Sink();
+      const { builder, opened } = pipeline('kafka-poll', { topics: [input], groupId, ...options }, sink);
+      const run = await submit(builder.build());
+      try {
+        await until(() => opened[0] !== undefined && opened[0].stats().owned.length === 1, 'the partition assigned', 20_000);
+        await new Promise((r) => setTimeout(r, 300));
+        if (produceAfterStart > 0) await kafka.produce(input, Array.from({ length: produceAfterStart }, (_, i) => ({ value: `new ${i}` })));
+        await until(() => sink.seen.length >= expected, `${expected} records`, 20_000);
+        await new Promise((r) => setTimeout(r, 300)); // nothing more comes
+      } finally {
+        await run.kill({ waitMs: 5000 });
+      }
+      return sink.seen.map((s) => s.value);
+    }
+
+    const latest = await runWith({ firstPoll: 'committed-or-latest' }, 10, 10);
+    expect(latest).toEqual(Array.from({ length: 10 }, (_, i) => `new ${i}`));
+    expect((await kafka.committed(groupId, input)).get(0)).toBe(110);
+    const again = await runWith({ firstPoll: 'earliest' }, 0, 110);
+    expect(again.length).toBe(110);
+    expect(again[0]).toBe('old 0');
+    const onward = await runWith({}, 5, 5);
+    expect(onward).toEqual(Array.from({ length: 5 }, (_, i) => `new ${i}`));
+  }, 90_000);
+
+  it("'at-most-once' and 'none' never replay a failed record, and commit past it", async () => {
+    for (const guarantee of ['at-most-once', 'none'] as const) {
+      const input = await kafka.createTopic(guarantee, 1);
+      const groupId = groupName();
+      await kafka.produce(input, Array.from({ length: 50 }, (_, i) => ({ value: `v${i}` })));
+      const sink = new Sink(() => true); // fails everything
+      const { builder } = pipeline(`kafka-${guarantee}`, { topics: [input], groupId, guarantee }, sink);
+      const run = await submit(builder.build());
+      try {
+        await until(() => sink.seen.length >= 50, 'every record', 20_000);
+        expect((await eventually(() => kafka.committed(groupId, input), (c) => c.get(0) === 50, 'the commit')).get(0)).toBe(50);
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        await run.kill({ waitMs: 5000 });
+      }
+      expect([guarantee, sink.seen.map((s) => s.offset)]).toEqual([guarantee, [...Array(50).keys()]]);
+    }
+  }, 60_000);
+
+  it('commits on deactivate and on kill, not only on its period', async () => {
+    const input = await kafka.createTopic('lifecycle', 1);
+    const groupId = groupName();
+    await kafka.produce(input, Array.from({ length: 40 }, (_, i) => ({ value: `v${i}` })));
+    const sink = new Sink();
+    const { builder } = pipeline('kafka-lifecycle', { topics: [input], groupId, commitIntervalMs: 600_000 }, sink);
+    const run = await submit(builder.build());
+    try {
+      await until(() => sink.seen.length === 40, 'every record', 20_000);
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await kafka.committed(groupId, input)).get(0)).toBe(-1);
+      run.deactivate();
+      expect((await eventually(() => kafka.committed(groupId, input), (c) => c.get(0) === 40, 'the commit on deactivate')).get(0)).toBe(40);
+      run.activate();
+      await kafka.produce(input, Array.from({ length: 10 }, (_, i) => ({ value: `w${i}` })));
+      await until(() => sink.seen.length === 50, 'the later records', 20_000);
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      await run.kill({ waitMs: 5000 });
+    }
+    expect((await kafka.committed(groupId, input)).get(0)).toBe(50);
+  }, 60_000);
+
+  it('bad settings fail at submit with E_BAD_CONFIG; a topic that does not exist fails with E_KAFKA saying to create it', async () => {
+    const b1 = new TopologyBuilder('kafka-bad');
+    b1.setSpout('in', () => new KafkaSpout(spoutOptions({ topics: ['x'], guarantee: 'exactly-once' as never })));
+    b1.setBolt('sink', () => new Sink()).shuffleGrouping('in');
+    await expect(submit(b1.build())).rejects.toMatchObject({ code: 'E_BAD_CONFIG', message: expect.stringContaining('guarantee') });
+
+    const b2 = new TopologyBuilder('kafka-no-topics');
+    b2.setSpout('in', () => new KafkaSpout(spoutOptions({})));
+    b2.setBolt('sink', () => new Sink()).shuffleGrouping('in');
+    await expect(submit(b2.build())).rejects.toMatchObject({ code: 'E_BAD_CONFIG', message: expect.stringContaining("kafka.topics") });
+
+    const b3 = new TopologyBuilder('kafka-missing-topic');
+    b3.setSpout('in', () => new KafkaSpout(spoutOptions({ topics: [kafka.topicName('missing')], groupId: groupName() })));
+    b3.setBolt('sink', () => new Sink()).shuffleGrouping('in');
+    await expect(submit(b3.build())).rejects.toMatchObject({ code: 'E_KAFKA', message: expect.stringContaining('create the topic first') });
+  });
+
+  it('runs on worker threads: two spout tasks on two threads, records in, processed records out', async () => {
+    const input = await kafka.createTopic('thr-in', 4);
+    const output = await kafka.createTopic('thr-out', 2);
+    const groupId = groupName();
+    const N = 2000;
+    await kafka.produce(input, Array.from({ length: N }, (_, i) => ({ key: `k${i}`, value: `record ${i}`, partition: i % 4 })));
+    const topology = await loadTopologyModule('test/fixtures/topologies/kafka-pipeline.ts');
+    const run = await submit(topology, {
+      threads: 2,
+      config: { 'kafka.brokers': kafka.brokers, 'kafka.topics': input, 'kafka.groupId': groupId, 'kafka.topic': output },
+    });
+    try {
+      // Distinct keys: the second task's join moves partitions, and what the
+      // first had in flight on them is read again by the second (at-least-once).
+      const records = await kafka.readUntil(output, (rs) => new Set(rs.map((r) => r.key)).size >= N, 30_000);
+      const byKey = new Map(records.map((r) => [r.key, r.value]));
+      expect(byKey.size).toBe(N);
+      console.log(`threads: ${N} records in, ${records.length} out (${records.length - N} repeated after the rebalance)`);
+      for (let i = 0; i < N; i += 97) expect(byKey.get(`k${i}`)).toBe(`RECORD ${i}`);
+      const committed = await eventually(() => kafka.committed(groupId, input), (c) => [0, 1, 2, 3].every((p) => c.get(p) === N / 4), 'commits');
+      expect(Object.fromEntries(committed)).toEqual({ 0: N / 4, 1: N / 4, 2: N / 4, 3: N / 4 });
+      await run.refresh();
+      expect(run.metrics().errors).toEqual([]);
+    } finally {
+      await run.kill({ waitMs: 5000 });
+    }
+  }, 60_000);
 });

@@ -30,6 +30,8 @@ export interface KafkaFixture {
   createTopic(label?: string, numPartitions?: number): Promise<string>;
   /** Read every record of a topic from the beginning until `count` are seen (or fail after maxMs). */
   readTopic(topic: string, count: number, maxMs?: number): Promise<ReadRecord[]>;
+  /** Read a topic from the beginning until `done` holds for what was read (or until maxMs). */
+  readUntil(topic: string, done: (records: readonly ReadRecord[]) => boolean, maxMs?: number): Promise<ReadRecord[]>;
   /** Write records (acks all), in batches of 1000. */
   produce(topic: string, records: readonly ProducerRecord[]): Promise<void>;
   /** The group's committed offset per partition (-1: none). */
@@ -79,7 +81,8 @@ export function useKafka(): KafkaFixture {
       created.push(topic);
       return topic;
     },
-    async readTopic(topic, count, maxMs = 15_000) {
+    readTopic: (topic, count, maxMs) => fixture.readUntil(topic, (rs) => rs.length >= count, maxMs),
+    async readUntil(topic, isDone, maxMs = 15_000) {
       const kafka = new kafkajs.Kafka({ brokers, clientId: `squall-test-reader-${RUN}`, logLevel: kafkajs.logLevel.NOTHING });
       const consumer = kafka.consumer({ groupId: `squall-test-${nanoid(8)}`, maxWaitTimeInMs: 100 });
       const out: ReadRecord[] = [];
@@ -98,7 +101,7 @@ export function useKafka(): KafkaFixture {
               value: message.value?.toString() ?? null,
               headers: headersOf(message.headers),
             });
-            if (out.length >= count) done();
+            if (isDone(out)) done();
           },
         });
         let timer: ReturnType<typeof setTimeout> | undefined;
