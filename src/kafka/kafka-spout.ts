@@ -112,7 +112,10 @@ export interface KafkaSpoutStats {
   skipped: number;
   commits: number;
   commitFailures: number;
+  /** Rebalances this member saw begin. */
   rebalances: number;
+  /** Times this member (re)joined the group and got an assignment. */
+  joins: number;
 }
 
 /** One partition this task owns. */
@@ -218,6 +221,7 @@ export class KafkaSpout implements Spout {
     commits: 0,
     commitFailures: 0,
     rebalances: 0,
+    joins: 0,
   };
 
   constructor(private readonly options: KafkaSpoutOptions = {}) {
@@ -517,6 +521,7 @@ export class KafkaSpout implements Spout {
   private onAssigned(assignment: TopicPartition[]): void {
     const consumer = this.consumer;
     if (consumer === undefined) return;
+    this.counters.joins++;
     const now = new Set<string>();
     for (const tp of assignment) now.add(key(tp.topic, tp.partition));
     const lateCommits: PartitionCommit[] = [];

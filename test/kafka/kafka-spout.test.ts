@@ -365,7 +365,7 @@ describe('KafkaSpout against a real broker', () => {
     }
   }
 
-  it('a partition with maxUncommittedPerPartition offsets not committed (one record stuck) is paused, and resumes once it commits', async () => {
+  it('a partition with maxUncommittedPerPartition offsets not committed (one record stuck) is paused, stays in the group past the session timeout, and resumes once it commits', async () => {
     const input = await kafka.createTopic('cap', 1);
     const groupId = groupName();
     const N = 3000;
@@ -376,7 +376,10 @@ describe('KafkaSpout against a real broker', () => {
     const run = await submit(builder.build({ messageTimeoutMs: 60_000 }));
     try {
       await until(() => opened[0] !== undefined && opened[0].stats().paused === 1, 'the partition paused', 20_000);
-      await new Promise((r) => setTimeout(r, 500));
+      // Paused for longer than the session timeout (6 s): heartbeats keep the
+      // member in the group, so it neither rejoins nor loses the partition.
+      await new Promise((r) => setTimeout(r, 7500));
+      expect(opened[0]!.stats()).toMatchObject({ joins: 1, rebalances: 0, owned: [{ topic: input, partition: 0 }] });
       // Stuck behind offset 0: fetching stopped near the cap (what was fetched still drains).
       expect(gate.executed).toBeLessThan(N / 2);
       expect(opened[0]!.stats().paused).toBe(1);
