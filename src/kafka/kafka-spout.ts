@@ -294,7 +294,12 @@ export class KafkaSpout implements Spout {
     this.timers.push(setInterval(() => this.reconcilePauses(), 20));
     if (this.guarantee !== 'at-most-once') this.timers.push(setInterval(() => void this.commit(), commitIntervalMs));
     for (const t of this.timers) t.unref?.();
-    await consumer.run(this.listener);
+    // Join in the background: a join waits for every member of the group
+    // (other tasks of this spout, on other threads too), and those cannot
+    // join while their host is still opening this task.
+    consumer.run(this.listener).catch((err: unknown) => {
+      if (!this.closed) this.collector.reportError(err);
+    });
   }
 
   // -- the tuple path -------------------------------------------------------

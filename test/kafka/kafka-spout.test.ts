@@ -500,7 +500,7 @@ describe('KafkaSpout against a real broker', () => {
       const records = await kafka.readUntil(output, (rs) => new Set(rs.map((r) => r.key)).size >= N, 30_000);
       const byKey = new Map(records.map((r) => [r.key, r.value]));
       expect(byKey.size).toBe(N);
-      console.log(`threads: ${N} records in, ${records.length} out (${records.length - N} repeated after the rebalance)`);
+      console.log(`threads: ${N} records in, ${records.length} out (${records.length - N} repeated)`);
       for (let i = 0; i < N; i += 97) expect(byKey.get(`k${i}`)).toBe(`RECORD ${i}`);
       const committed = await eventually(() => kafka.committed(groupId, input), (c) => [0, 1, 2, 3].every((p) => c.get(p) === N / 4), 'commits');
       expect(Object.fromEntries(committed)).toEqual({ 0: N / 4, 1: N / 4, 2: N / 4, 3: N / 4 });
