@@ -513,4 +513,25 @@ describe('KafkaSpout against a real broker', () => {
       await run.kill({ waitMs: 5000 });
     }
   }, 60_000);
+
+  it('subscribes to a pattern: every matching topic is read, others are not', async () => {
+    const label = `pat${Date.now()}`;
+    const a = await kafka.createTopic(label, 1);
+    const b = await kafka.createTopic(label, 2);
+    const other = await kafka.createTopic('other', 1);
+    await kafka.produce(a, [{ value: 'a0' }, { value: 'a1' }]);
+    await kafka.produce(b, [{ value: 'b0', partition: 0 }, { value: 'b1', partition: 1 }]);
+    await kafka.produce(other, [{ value: 'not me' }]);
+    const sink = new Sink();
+    const { builder, opened } = pipeline('kafka-pattern', { topics: [new RegExp(`^squall-${label}-`)], groupId: groupName() }, sink);
+    const run = await submit(builder.build());
+    try {
+      await until(() => sink.seen.length >= 4, 'the records of both topics', 20_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(opened[0]!.stats().owned.map((o) => `${o.topic === a ? 'a' : o.topic === b ? 'b' : o.topic}/${o.partition}`).sort()).toEqual(['a/0', 'b/0', 'b/1']);
+    } finally {
+      await run.kill({ waitMs: 5000 });
+    }
+    expect(sink.seen.map((r) => r.value).sort()).toEqual(['a0', 'a1', 'b0', 'b1']);
+  });
 });
