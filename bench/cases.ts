@@ -11,12 +11,18 @@ export interface BenchCase {
   threads: number;
   /** What tuplesPerSec counts, for the table. */
   unit: string;
+  /** Needs the Kafka broker (run.ts makes sure it runs first; see bench/broker.ts). */
+  kafka?: boolean;
   run(options: BenchOptions): Promise<BenchResult>;
 }
 
 // Each case imports its module when it runs, so a child process loads only
 // the topology it measures.
-/** In the order they run and print: local mode first, as before, then threads. */
+/**
+ * In the order they run and print: local mode first, as before, then
+ * threads, then the Kafka ones (which need the broker; run.ts starts it,
+ * if it must, only when it gets there).
+ */
 export const CASES: readonly BenchCase[] = [
   {
     name: 'const-null',
@@ -78,6 +84,21 @@ export const CASES: readonly BenchCase[] = [
     threads: 2,
     unit: 'trees acked at 1,000/s (spout on the other thread)',
     run: async (o) => (await import('./benchmarks/trickle.ts')).trickle(2, o),
+  },
+  {
+    name: 'kafka-pipeline',
+    acking: true,
+    threads: 0,
+    unit: 'records Kafka → spout → identity → KafkaBolt → Kafka',
+    kafka: true,
+    run: async (o) => (await import('./benchmarks/kafka-pipeline.ts')).kafkaPipeline(o),
+  },
+  {
+    name: 'kafka-bare-loop',
+    threads: 0,
+    unit: 'records consumed, produced, committed by a kafkajs loop',
+    kafka: true,
+    run: async (o) => (await import('./benchmarks/kafka-bare-loop.ts')).kafkaBareLoop(o),
   },
 ];
 

@@ -16,6 +16,8 @@ export interface CpuShare {
   otherCores?: number;
   /** Cores the machine has. */
   cores: number;
+  /** Kafka benchmarks: the part of otherCores the broker used (when its pid is known). */
+  brokerCores?: number;
 }
 
 interface Mark {

@@ -21,6 +21,10 @@ export interface BenchResult {
    * measured window only.
    */
   p99Ms?: number;
+  /** Fixed-work benchmarks (Kafka) only: the records each pass moves. */
+  records?: number;
+  /** Fixed-work benchmarks only: how long the pass took (what tuplesPerSec divides by). */
+  seconds?: number;
   /** Resident set size of the whole process (main thread and worker threads) at the end of the window. */
   rssMb: number;
   /**

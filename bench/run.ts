@@ -3,15 +3,21 @@
  * one JSON object per line. Each benchmark runs in a child process of its
  * own (bench/one.ts); this parent only starts them, one after another, and
  * prints what they report. See bench/README.md for how to read the figures.
- * Local-mode benchmarks come first, then the worker-thread ones.
+ * Local-mode benchmarks come first, then the worker-thread ones, then the
+ * Kafka ones, which need the broker: if nothing listens on its port when the
+ * first of them comes up, this starts it (scripts/kafka/up.sh) and stops it
+ * at the end; if it cannot start, those benchmarks fail and say why.
  *
  * Options: --seconds N (measured window per benchmark, default 5),
- * --warmup N (seconds run first and left out, default 1), --only NAME, --json.
+ * --warmup N (seconds run first and left out, default 1), --only NAME[,NAME...],
+ * --json.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { positiveSeconds } from './args.ts';
+import type { Broker } from './broker.ts';
+import { ensureBroker, releaseBroker } from './broker.ts';
 import type { BenchCase } from './cases.ts';
 import { CASES, NAMES } from './cases.ts';
 import type { BenchResult } from './result.ts';
@@ -23,6 +29,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TARGET_RATIO = 0.5;
 /** Target for cpu-heavy with 2 threads over 1 (on a 2-core machine). */
 const TARGET_SPEEDUP = 1.6;
+/** Target for the Kafka pipeline over the bare kafkajs loop. */
+const TARGET_KAFKA_RATIO = 0.8;
 /** Other processes using more than this many cores during a window make its figures suspect. */
 const BUSY_CORES = 0.2;
 
@@ -36,17 +44,22 @@ const { values } = parseArgs({
 });
 const seconds = positiveSeconds('--seconds', values.seconds!);
 const warmup = positiveSeconds('--warmup', values.warmup!, true);
-if (values.only !== undefined && !NAMES.includes(values.only)) {
-  process.stderr.write(`--only '${values.only}' names no benchmark; known: ${NAMES.join(', ')}\n`);
+const only = values.only?.split(',').map((n) => n.trim());
+const unknown = only?.filter((n) => !NAMES.includes(n)) ?? [];
+if (unknown.length > 0) {
+  process.stderr.write(`--only '${unknown.join(',')}' names no benchmark; known: ${NAMES.join(', ')}\n`);
   process.exit(2);
 }
-const cases = CASES.filter((c) => values.only === undefined || c.name === values.only);
+const cases = CASES.filter((c) => only === undefined || only.includes(c.name));
 
 const results: { c: BenchCase; r: BenchResult }[] = [];
 let failures = 0;
+/** The broker, once a Kafka benchmark asked for it: started here or found running, or why it is not there. */
+let broker: Promise<Broker> | undefined;
 for (const c of cases) {
-  if (!values.json) process.stderr.write(`running ${label(c)} (${warmup} s warm-up + ${seconds} s)...\n`);
+  if (!values.json) process.stderr.write(`running ${label(c)} (${c.kafka === true ? 'one timed pass over fresh topics' : `${warmup} s warm-up + ${seconds} s`})...\n`);
   try {
+    if (c.kafka === true) await (broker ??= ensureBroker());
     const r = await runChild(c);
     results.push({ c, r });
     if (values.json) process.stdout.write(`${jsonLine(r)}\n`);
@@ -61,13 +74,15 @@ const ratioOf = (a: BenchResult | undefined, b: BenchResult | undefined) =>
   a !== undefined && b !== undefined && b.tuplesPerSec > 0 ? round(a.tuplesPerSec / b.tuplesPerSec, 3) : undefined;
 const ratio = ratioOf(find('wordcount', 0), find('wordcount-bare-loop', 0));
 const speedup = ratioOf(find('cpu-heavy', 2), find('cpu-heavy', 1));
+const kafkaRatio = ratioOf(find('kafka-pipeline', 0), find('kafka-bare-loop', 0));
 
 if (values.json) {
   if (ratio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', wordcountVsBareLoop: ratio })}\n`);
   if (speedup !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', cpuHeavySpeedup2v1: speedup })}\n`);
+  if (kafkaRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', kafkaVsBareLoop: kafkaRatio })}\n`);
 } else {
   printTable();
-  if (ratio !== undefined || speedup !== undefined) process.stdout.write('\n');
+  if (ratio !== undefined || speedup !== undefined || kafkaRatio !== undefined) process.stdout.write('\n');
   if (ratio !== undefined) {
     const verdict = ratio >= TARGET_RATIO ? 'meets' : 'below';
     process.stdout.write(`wordcount / bare loop = ${ratio} (${verdict} the target of ${TARGET_RATIO}; both measured in this run)\n`);
@@ -76,13 +91,25 @@ if (values.json) {
     const verdict = speedup >= TARGET_SPEEDUP ? 'meets' : 'below';
     process.stdout.write(`cpu-heavy, 2 threads / 1 thread = ${speedup} (${verdict} the target of ${TARGET_SPEEDUP}; both measured in this run)\n`);
   }
+  if (kafkaRatio !== undefined) {
+    const verdict = kafkaRatio >= TARGET_KAFKA_RATIO ? 'meets' : 'below';
+    process.stdout.write(`kafka pipeline / bare kafkajs loop = ${kafkaRatio} (${verdict} the target of ${TARGET_KAFKA_RATIO}; both measured in this run)\n`);
+  }
 }
-const busy = results.filter((x) => (x.r.cpu?.otherCores ?? 0) > BUSY_CORES);
+// Only if this run started it; a broker someone else runs is left alone.
+if (broker !== undefined) await releaseBroker(await broker.catch(() => undefined));
+// The Kafka benchmarks share the machine with the broker by design: its CPU is part of what they measure, not a disturbance.
+const busy = results.filter((x) => notBroker(x.r) > BUSY_CORES);
 if (busy.length > 0) {
-  const list = busy.map((x) => `${label(x.c)}: ${x.r.cpu!.otherCores}`).join('; ');
-  process.stderr.write(`\nnote: the machine was busy: other processes used more than ${BUSY_CORES} cores (of ${busy[0]!.r.cpu!.cores}) during ${list}; those figures are low and ratios involving them unreliable\n`);
+  const list = busy.map((x) => `${label(x.c)}: ${round(notBroker(x.r), 2)}`).join('; ');
+  process.stderr.write(`\nnote: the machine was busy: other processes (the Kafka broker left out) used more than ${BUSY_CORES} cores (of ${busy[0]!.r.cpu!.cores}) during ${list}; those figures are low and ratios involving them unreliable\n`);
 }
 process.exitCode = failures > 0 ? 1 : 0;
+
+/** Cores other processes used during the window, the Kafka broker's left out when known. */
+function notBroker(r: BenchResult): number {
+  return Math.max(0, (r.cpu?.otherCores ?? 0) - (r.cpu?.brokerCores ?? 0));
+}
 
 function label(c: BenchCase): string {
   const where = c.threads === 0 ? '' : `, ${c.threads} thread${c.threads === 1 ? '' : 's'}`;
@@ -120,6 +147,8 @@ function jsonLine(r: BenchResult): string {
   if (r.acking !== undefined) o['acking'] = r.acking;
   o['tuplesPerSec'] = r.tuplesPerSec;
   if (r.p99Ms !== undefined) o['p99Ms'] = r.p99Ms;
+  if (r.records !== undefined) o['records'] = r.records;
+  if (r.seconds !== undefined) o['seconds'] = r.seconds;
   o['rssMb'] = r.rssMb;
   return JSON.stringify(o);
 }
@@ -134,7 +163,7 @@ function printTable(): void {
     r.p99Ms === undefined ? '-' : r.p99Ms.toFixed(3),
     r.rssMb.toFixed(1),
     r.cpu === undefined ? '-' : r.cpu.selfCores.toFixed(2),
-    r.cpu?.otherCores === undefined ? '-' : r.cpu.otherCores.toFixed(2),
+    r.cpu?.otherCores === undefined ? '-' : `${r.cpu.otherCores.toFixed(2)}${r.cpu.brokerCores === undefined ? '' : ` (broker ${r.cpu.brokerCores.toFixed(2)})`}`,
     c.unit,
   ]);
   const numeric = [false, true, false, true, true, true, true, true, false];
@@ -147,7 +176,8 @@ function printTable(): void {
   process.stdout.write(
     `\nsquall benchmarks: local mode (one thread) or N worker threads, ${seconds} s window after ${warmup} s warm-up, one process each\n` +
       `(p99: local mode over the whole run, threads over the window only; RSS: the whole process, workers included;\n` +
-      ` cores used: this process, all threads, over the window; others: every other process on the machine)\n\n`,
+      ` cores used: this process, all threads, over the window; others: every other process on the machine;\n` +
+      ` kafka-*: one pass of the same records, timed from the first consumed to the last write acked; others includes the broker)\n\n`,
   );
   process.stdout.write(`${line(head)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
   for (const row of rows) process.stdout.write(`${line(row)}\n`);
