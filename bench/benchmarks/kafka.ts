@@ -28,7 +28,7 @@ export const PARTITIONS = 4;
 export const VALUE_BYTES = 100;
 /**
  * Consumer settings, the same on both sides, and the KafkaSpout's defaults:
- * the longest a fetch waits for data (500 ms; SQUALL_BENCH_KAFKA_MAX_WAIT_MS
+ * the longest a fetch waits for data (100 ms, the KafkaSpout's default; SQUALL_BENCH_KAFKA_MAX_WAIT_MS
  * overrides), and bytes per partition per fetch (1 MiB, kafkajs's default:
  * about 7,000 of these records). The bare loop only waits that long when
  * there is nothing to read; the KafkaSpout waits it out also when it has
@@ -36,7 +36,7 @@ export const VALUE_BYTES = 100;
  * see bench/README.md.
  */
 export const CONSUMER = {
-  maxWaitTimeMs: wholeNumber('SQUALL_BENCH_KAFKA_MAX_WAIT_MS', 500),
+  maxWaitTimeMs: wholeNumber('SQUALL_BENCH_KAFKA_MAX_WAIT_MS', 100),
   maxBytesPerPartition: 1024 * 1024,
 } as const;
 /** A pass that has not finished after this long fails (the figure would mean nothing). */

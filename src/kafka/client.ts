@@ -104,7 +104,7 @@ export interface ConsumerOptions {
   /** How long a rebalance waits for members to rejoin (default 60000). */
   rebalanceTimeoutMs?: number;
   /**
-   * The longest a fetch waits for data (default 500 here; kafkajs's 5000).
+   * The longest a fetch waits for data (default 100 here; kafkajs's 5000).
    * kafkajs heartbeats between fetches, so this also bounds how late a
    * member notices a rebalance.
    */
@@ -343,7 +343,7 @@ class KafkajsConsumer implements KafkaConsumerLike {
     this.consumer = kafka.consumer({
       groupId: o.groupId,
       allowAutoTopicCreation: false,
-      maxWaitTimeInMs: o.maxWaitTimeMs ?? 500,
+      maxWaitTimeInMs: o.maxWaitTimeMs ?? 100,
       ...(o.sessionTimeoutMs !== undefined ? { sessionTimeout: o.sessionTimeoutMs } : {}),
       ...(o.heartbeatIntervalMs !== undefined ? { heartbeatInterval: o.heartbeatIntervalMs } : {}),
       ...(o.rebalanceTimeoutMs !== undefined ? { rebalanceTimeout: o.rebalanceTimeoutMs } : {}),

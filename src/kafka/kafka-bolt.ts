@@ -23,7 +23,7 @@ export interface KafkaBoltOptions {
    * Buffers as they are, anything else as JSON.
    */
   map?: (tuple: Tuple) => ProducerRecord;
-  /** Flush a batch once it holds this many records (default 100, or `kafka.batchSize`). */
+  /** Flush a batch once it holds this many records (default 500, or `kafka.batchSize`). */
   batchSize?: number;
   /** Flush a batch this long after its first record (real time; default 5, or `kafka.lingerMs`). */
   lingerMs?: number;
@@ -66,7 +66,7 @@ export class KafkaBolt implements Bolt {
   private topic: string | undefined;
   private topicFor: ((tuple: Tuple) => string) | undefined;
   private map: (tuple: Tuple) => ProducerRecord = defaultMap;
-  private batchSize = 100;
+  private batchSize = 500;
   private lingerMs = 5;
   private maxInFlight = 4;
 
@@ -92,7 +92,7 @@ export class KafkaBolt implements Bolt {
       throw badConfig(where, 'topic', this.topic, "a topic name: set options.topic, options.topicFor, or config 'kafka.topic'");
     }
     if (o.map !== undefined) this.map = o.map;
-    this.batchSize = positiveInt(o.batchSize ?? c['kafka.batchSize'] ?? 100, 'batchSize', where);
+    this.batchSize = positiveInt(o.batchSize ?? c['kafka.batchSize'] ?? 500, 'batchSize', where);
     this.lingerMs = nonNegativeInt(o.lingerMs ?? c['kafka.lingerMs'] ?? 5, 'lingerMs', where);
     this.maxInFlight = positiveInt(o.maxInFlightBatches ?? c['kafka.maxInFlightBatches'] ?? 4, 'maxInFlightBatches', where);
     const idempotent = o.idempotent ?? c['kafka.idempotent'] ?? false;

@@ -83,7 +83,11 @@ export interface KafkaSpoutOptions {
   sessionTimeoutMs?: number;
   /** Default a third of the session timeout, at most 3000. */
   heartbeatIntervalMs?: number;
-  /** Longest fetch wait (default 500; config `kafka.maxWaitTimeMs`). */
+  /**
+   * Longest fetch wait (default 100; config `kafka.maxWaitTimeMs`). Also how
+   * long kafkajs sleeps when every owned partition is paused, so it bounds
+   * how soon a resumed partition is fetched again.
+   */
   maxWaitTimeMs?: number;
   /** Bytes per partition per fetch (default 1 MiB). */
   maxBytesPerPartition?: number;
@@ -270,7 +274,7 @@ export class KafkaSpout implements Spout {
       'heartbeatIntervalMs',
       where,
     );
-    const maxWaitTimeMs = positiveInt(o.maxWaitTimeMs ?? c['kafka.maxWaitTimeMs'] ?? 500, 'maxWaitTimeMs', where);
+    const maxWaitTimeMs = positiveInt(o.maxWaitTimeMs ?? c['kafka.maxWaitTimeMs'] ?? 100, 'maxWaitTimeMs', where);
     this.marker = `squall:${context.topologyName}:${context.runId}`;
     if (this.guarantee === 'at-least-once') this.tracker = new OffsetTracker({ maxUncommittedPerPartition: maxUncommitted });
 
