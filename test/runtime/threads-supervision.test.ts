@@ -63,10 +63,10 @@ describe('worker thread supervision', () => {
     let lastKill = Number.NEGATIVE_INFINITY;
     await runToDone(run, 150_000, (elapsed) => {
       // Kills by progress, not by the clock (a fast machine finishes in a
-      // few seconds): at 20%, 40% and 60% of the sentences committed, at
-      // least 500 ms apart, alternating threads.
+      // few seconds): at 10%, 25% and 40% of the sentences committed, at
+      // least 300 ms apart, alternating threads.
       const committed = readOffsets(dir)[0] ?? 0;
-      if (kills < 3 && committed >= (n * (kills + 1)) / 5 && elapsed - lastKill >= 500) {
+      if (kills < 3 && committed >= n * [0.1, 0.25, 0.4][kills]! && elapsed - lastKill >= 300) {
         run!.crashHost(kills++ % 2);
         lastKill = elapsed;
       }
