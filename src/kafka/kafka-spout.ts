@@ -582,21 +582,25 @@ export class KafkaSpout implements Spout {
         for (const p of parts) {
           if (p.topic !== topic || !p.owned) continue;
           const c = committed.find((x) => x.partition === p.partition);
-          if (c === undefined || c.offset < 0 || c.metadata !== this.marker) {
-            const b = bounds.find((x) => x.partition === p.partition);
-            if (b !== undefined) {
-              const target = this.firstPoll === 'earliest' ? b.low : b.high;
-              consumer.seek(p.topic, p.partition, target);
-              p.next = target;
-            }
+          const b = bounds.find((x) => x.partition === p.partition);
+          // This run's own commit wins; else the strategy's end of the partition.
+          const target =
+            c !== undefined && c.offset >= 0 && c.metadata === this.marker ? c.offset : b === undefined ? -1 : this.firstPoll === 'earliest' ? b.low : b.high;
+          // Seek either way: records that arrived while held were dropped,
+          // and kafkajs has moved its position past them.
+          if (target >= 0) {
+            consumer.seek(p.topic, p.partition, target);
+            p.next = target;
           }
           release(p);
         }
       }),
     ).catch((err: unknown) => {
-      // Could not look: read from the committed offset rather than not at all.
+      // Could not look: keep the partitions held (paused) and look again.
+      if (this.closed) return;
       this.collector.reportError(err);
-      for (const p of parts) if (p.holding) release(p);
+      const still = parts.filter((p) => p.owned && p.holding);
+      if (still.length > 0) setTimeout(() => !this.closed && this.applyFirstPoll(still.filter((p) => p.owned)), 1000).unref?.();
     });
   }
 
