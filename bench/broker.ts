@@ -5,13 +5,12 @@
  * scripts/kafka/up.sh starts it, and whoever started it stops it at the end
  * (run.ts once for the whole run; one.ts when a Kafka benchmark runs alone).
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { KAFKA_PORT, portOpen, runKafkaScript as script } from '../scripts/kafka/broker.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const KAFKA_PORT = Number(process.env['SQUALL_KAFKA_PORT'] ?? 9092);
+export { KAFKA_PORT };
 export const KAFKA_BROKERS: readonly string[] = [`127.0.0.1:${KAFKA_PORT}`];
 
 export interface Broker {
@@ -59,32 +58,4 @@ export function brokerCpuSeconds(): number | null {
   } catch {
     return null;
   }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.setTimeout(1000);
-    s.once('connect', () => {
-      s.destroy();
-      done(true);
-    });
-    s.once('timeout', () => {
-      s.destroy();
-      done(false);
-    });
-    s.once('error', () => done(false));
-  });
-}
-
-/** Run scripts/kafka/<name>: its output (the scripts log to stderr), and null or the error with the tail of that output. */
-function script(name: string): Promise<{ error: string | null; output: string }> {
-  return new Promise((done) => {
-    execFile('bash', [`${ROOT}scripts/kafka/${name}`], { cwd: ROOT, timeout: 180_000 }, (err, stdout, stderr) => {
-      const output = `${stdout}\n${stderr}`;
-      if (err === null) return done({ error: null, output });
-      const tail = output.trim().split('\n').slice(-15).join('\n');
-      done({ error: `${err.message.split('\n')[0]}\n${tail}`, output });
-    });
-  });
 }

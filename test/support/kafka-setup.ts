@@ -11,11 +11,10 @@
  * as `kafkaError`, and `useKafka()` in each broker test throws it in
  * beforeAll, so those tests fail and say why; the other tests run as usual.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { relative, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { KAFKA_PORT as PORT, portOpen, runKafkaScript } from '../../scripts/kafka/broker.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,7 +26,6 @@ declare module 'vitest' {
 }
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const PORT = Number(process.env['SQUALL_KAFKA_PORT'] ?? 9092);
 /** The marker of a test file that needs the broker: it calls the helper. */
 const USES_BROKER = /\buseKafka\(/;
 
@@ -38,13 +36,15 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   project.provide('kafkaError', null);
   if (!(await brokerTestsSelected(project))) return undefined;
   if (await portOpen(PORT)) return undefined; // someone's broker (npm run kafka:up): use it, leave it
-  const started = await run('bash', [resolve(ROOT, 'scripts/kafka/up.sh')]);
+  const started = await runKafkaScript('up.sh');
   if (started.error !== null) {
     project.provide('kafkaError', `the test Kafka broker did not start (bash scripts/kafka/up.sh): ${started.error}`);
     return undefined;
   }
+  // up.sh waits on a lock: a broker another run started meanwhile is not ours to stop.
+  if (/already running/.test(started.output)) return undefined;
   return async () => {
-    const stopped = await run('bash', [resolve(ROOT, 'scripts/kafka/down.sh')]);
+    const stopped = await runKafkaScript('down.sh');
     if (stopped.error !== null) console.error(`kafka-setup: could not stop the test broker: ${stopped.error}`);
   };
 }
@@ -64,30 +64,4 @@ async function brokerTestsSelected(project: TestProject): Promise<boolean> {
   } catch {
     return true;
   }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.setTimeout(1000);
-    s.once('connect', () => {
-      s.destroy();
-      done(true);
-    });
-    s.once('timeout', () => {
-      s.destroy();
-      done(false);
-    });
-    s.once('error', () => done(false));
-  });
-}
-
-function run(cmd: string, args: string[]): Promise<{ error: string | null }> {
-  return new Promise((done) => {
-    execFile(cmd, args, { cwd: ROOT, timeout: 180_000 }, (err, stdout, stderr) => {
-      if (err === null) return done({ error: null });
-      const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n');
-      done({ error: `${err.message.split('\n')[0]}\n${tail}` });
-    });
-  });
 }
