@@ -91,6 +91,13 @@ rootLogger.level = INFO
 rootLogger.appenderRef.server.ref = server
 logger.request.name = kafka.request.logger
 logger.request.level = WARN
+# The controller logs every metadata record it replays at start (thousands
+# on a broker that tests have created many topics on), and the group
+# coordinator every join: that filled 10 MB in minutes. Warnings only.
+logger.controller.name = org.apache.kafka.controller
+logger.controller.level = WARN
+logger.groups.name = org.apache.kafka.coordinator.group
+logger.groups.level = WARN
 EOF
 
 # shellcheck disable=SC2206 # heap opts are meant to word-split
@@ -119,9 +126,10 @@ if [[ ! -f "$KAFKA_DATA_DIR/meta.properties" ]]; then
   }
 fi
 
-# Remember where the log ends so the readiness check only reads this run.
-log_offset=$(($(stat -c %s "$KAFKA_SERVER_LOG" 2>/dev/null || echo 0) + 1))
 start=$(date +%s.%N)
+# The log's own timestamp format ([%d]: local time), to find this run's lines
+# in the current file and the rotated ones alike.
+start_stamp=$(date '+%Y-%m-%d %H:%M:%S')
 
 # setsid: own session, so Ctrl-C in the terminal or CI killing the npm
 # process group does not take the broker down with `kafka:up`.
@@ -134,7 +142,7 @@ echo "$pid" >"$KAFKA_PID_FILE"
 
 show_logs() {
   kafka_log "--- tail of $KAFKA_SERVER_LOG ---"
-  tail -c +"$log_offset" "$KAFKA_SERVER_LOG" 2>/dev/null | tail -n 25 >&2 || true
+  tail -n 25 "$KAFKA_SERVER_LOG" >&2 2>/dev/null || true
   kafka_log "--- tail of $KAFKA_OUT_LOG ---"
   tail -n 10 "$KAFKA_OUT_LOG" >&2 || true
 }
@@ -142,7 +150,12 @@ show_logs() {
 # Ready = the broker logged "Kafka Server started" (it has caught up with the
 # metadata log and enabled request processing) AND the client port accepts
 # TCP. The port alone is not enough: the socket is bound before the broker
-# is ready to answer.
+# is ready to answer. The line is looked for by its timestamp in every log
+# file, not from an offset: the log may roll over while the broker starts.
+started_logged() {
+  grep -h 'Kafka Server started' "$KAFKA_SERVER_LOG" "$KAFKA_SERVER_LOG".[0-9]* 2>/dev/null |
+    awk -v s="[$start_stamp" 'substr($0, 1, length(s)) >= s { found = 1 } END { exit !found }'
+}
 deadline=$((SECONDS + KAFKA_START_TIMEOUT))
 while :; do
   if ! kafka_pid_alive "$pid"; then
@@ -152,8 +165,7 @@ while :; do
     rm -f "$KAFKA_PID_FILE"
     exit 1
   fi
-  if tail -c +"$log_offset" "$KAFKA_SERVER_LOG" 2>/dev/null | grep -q 'Kafka Server started' &&
-    kafka_port_open "$KAFKA_PORT"; then
+  if started_logged && kafka_port_open "$KAFKA_PORT"; then
     break
   fi
   if ((SECONDS >= deadline)); then
