@@ -88,6 +88,11 @@ class ScrambledAcks implements Bolt {
 class SlowSink implements Bolt {
   fast = false;
   executed = 0;
+  /** `partition/offset` of every input acked. */
+  readonly acked: string[] = [];
+  get queueLength(): number {
+    return this.queue.length;
+  }
   private queue: Tuple[] = [];
   private collector!: OutputCollector;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -96,7 +101,10 @@ class SlowSink implements Bolt {
     this.collector = collector;
     this.timer = setInterval(() => {
       const n = this.fast ? this.queue.length : Math.min(2, this.queue.length);
-      for (const t of this.queue.splice(0, n)) this.collector.ack(t);
+      for (const t of this.queue.splice(0, n)) {
+        this.acked.push(`${t.getNumber('partition')}/${t.getNumber('offset')}`);
+        this.collector.ack(t);
+      }
     }, 1);
   }
   execute(t: Tuple): void {
@@ -534,4 +542,52 @@ describe('KafkaSpout against a real broker', () => {
     }
     expect(sink.seen.map((r) => r.value).sort()).toEqual(['a0', 'a1', 'b0', 'b1']);
   });
+
+  it('a member joining mid-stream takes partitions over without stalling the group or losing offsets; acks for lost partitions are ignored', async () => {
+    const input = await kafka.createTopic('rebalance', 4);
+    const groupId = groupName();
+    const N = 8000;
+    await kafka.produce(input, Array.from({ length: N }, (_, i) => ({ value: `v${i}`, partition: i % 4 })));
+    // The first member is slow (2 acks per ms), so it has records in flight when the second joins.
+    const slow = new SlowSink();
+    const commits1: PartitionCommit[] = [];
+    const first = pipeline('kafka-rebalance-1', { topics: [input], groupId, maxBufferedPerPartition: 200, onCommit: (c) => commits1.push(...c) }, slow);
+    const run1 = await submit(first.builder.build({ maxSpoutPending: 200 }));
+    const fast = new Sink();
+    let run2: Awaited<ReturnType<typeof submit>> | undefined;
+    try {
+      await until(() => slow.executed > 500, 'the first member to be reading', 20_000);
+      const second = pipeline('kafka-rebalance-2', { topics: [input], groupId }, fast);
+      run2 = await submit(second.builder.build());
+      const spout1 = first.opened[0]!;
+      await until(
+        () => second.opened[0] !== undefined && second.opened[0].stats().owned.length === 2 && spout1.stats().owned.length === 2,
+        'the members to own two partitions each',
+        30_000,
+      );
+      expect(spout1.stats().rebalances).toBeGreaterThanOrEqual(1);
+      const kept = new Set(spout1.stats().owned.map((o) => o.partition));
+      const mark = commits1.length;
+      slow.fast = true;
+      // Everything is processed by one member or the other, and committed to the end.
+      const committed = await eventually(
+        () => kafka.committed(groupId, input),
+        (c) => [0, 1, 2, 3].every((p) => c.get(p) === N / 4),
+        'every partition committed to its end',
+        30_000,
+      );
+      expect(Object.fromEntries(committed)).toEqual({ 0: N / 4, 1: N / 4, 2: N / 4, 3: N / 4 });
+      const seen = new Set(fast.seen.map((r) => `${r.partition}/${r.offset}`));
+      for (const r of slow.acked) seen.add(r);
+      expect(seen.size).toBe(N);
+      // Its in-flight records on the partitions it lost were acked too, but
+      // the first member commits only the partitions it kept.
+      await until(() => slow.queueLength === 0, 'the first member to drain');
+      expect(commits1.slice(mark).filter((c) => !kept.has(c.partition))).toEqual([]);
+      console.log(`rebalance: ${slow.acked.length} records by the first member, ${fast.seen.length} by the second, ${slow.acked.length + fast.seen.length - N} processed twice`);
+    } finally {
+      await run2?.kill({ waitMs: 5000 });
+      await run1.kill({ waitMs: 5000 });
+    }
+  }, 90_000);
 });
