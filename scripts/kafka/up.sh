@@ -153,8 +153,12 @@ show_logs() {
 # is ready to answer. The line is looked for by its timestamp in every log
 # file, not from an offset: the log may roll over while the broker starts.
 started_logged() {
-  grep -h 'Kafka Server started' "$KAFKA_SERVER_LOG" "$KAFKA_SERVER_LOG".[0-9]* 2>/dev/null |
-    awk -v s="[$start_stamp" 'substr($0, 1, length(s)) >= s { found = 1 } END { exit !found }'
+  local f files=()
+  for f in "$KAFKA_SERVER_LOG" "$KAFKA_SERVER_LOG".[0-9]*; do
+    [[ -f "$f" ]] && files+=("$f")
+  done
+  ((${#files[@]} > 0)) || return 1
+  awk -v s="[$start_stamp" '/Kafka Server started/ && substr($0, 1, length(s)) >= s { found = 1 } END { exit !found }' "${files[@]}"
 }
 deadline=$((SECONDS + KAFKA_START_TIMEOUT))
 while :; do
