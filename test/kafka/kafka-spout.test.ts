@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BasicBolt, TopologyBuilder, loadTopologyModule, submit } from '../../src/index.ts';
 import type { BasicOutputCollector, Bolt, OutputCollector, OutputDeclarer, TopologyContext, Tuple } from '../../src/index.ts';
-import { KafkaBolt, KafkaSpout, jsonRecords } from '../../src/kafka/index.ts';
+import { KafkaBolt, KafkaSpout, createKafkaClient, jsonRecords } from '../../src/kafka/index.ts';
 import type { KafkaSpoutOptions, PartitionCommit } from '../../src/kafka/index.ts';
 import { nanoid } from 'nanoid';
 import { until } from '../helpers.ts';
@@ -488,10 +488,35 @@ describe('KafkaSpout against a real broker', () => {
     b2.setBolt('sink', () => new Sink()).shuffleGrouping('in');
     await expect(submit(b2.build())).rejects.toMatchObject({ code: 'E_BAD_CONFIG', message: expect.stringContaining("kafka.topics") });
 
+    // A failed start closes the spouts it opened: the consumer is disconnected before the error surfaces.
+    const calls: string[] = [];
     const b3 = new TopologyBuilder('kafka-missing-topic');
-    b3.setSpout('in', () => new KafkaSpout(spoutOptions({ topics: [kafka.topicName('missing')], groupId: groupName() })));
+    b3.setSpout('in', () =>
+      new KafkaSpout(
+        spoutOptions({
+          topics: [kafka.topicName('missing')],
+          groupId: groupName(),
+          createClient: (o) => {
+            const real = createKafkaClient(o);
+            return {
+              ...real,
+              admin: () => real.admin(),
+              producer: (po) => real.producer(po),
+              consumer: (co) => {
+                const c = real.consumer(co);
+                return Object.assign(Object.create(c) as typeof c, {
+                  connect: () => (calls.push('connect'), c.connect()),
+                  disconnect: () => (calls.push('disconnect'), c.disconnect()),
+                });
+              },
+            };
+          },
+        }),
+      ),
+    );
     b3.setBolt('sink', () => new Sink()).shuffleGrouping('in');
     await expect(submit(b3.build())).rejects.toMatchObject({ code: 'E_KAFKA', message: expect.stringContaining('create the topic first') });
+    expect(calls).toEqual(['connect', 'disconnect']);
   });
 
   it('runs on worker threads: two spout tasks on two threads, records in, processed records out', async () => {
