@@ -182,6 +182,25 @@ async function expectedSrcs(kafka: KafkaFixture, input: string, records: number)
 const partitionOf = (src: string): number => Number(src.split(':')[0]);
 const offsetOf = (src: string): number => Number(src.split(':')[1]);
 
+/** What a SIGKILLed run repeats: words counted more than once, against what it had counted beyond its commits. */
+function repeats(w: OutputWatcher, killedRun: string, committedAtKill: Map<number, number>) {
+  const duplicated = [...w.srcs].filter(([, n]) => n > 1);
+  const duplicates = duplicated.reduce((d, [, n]) => d + n - 1, 0);
+  // What the killed run counted beyond its committed offsets: the most a takeover can repeat.
+  const uncommitted = new Set(
+    w.records.filter((r) => r.run === killedRun && offsetOf(r.src) >= (committedAtKill.get(partitionOf(r.src)) ?? -1)).map((r) => r.src),
+  );
+  const sample = duplicated.slice(0, 10).map(([src, n]) => `${src} x${n}`).join(', ');
+  return { duplicated, duplicates, uncommitted, sample };
+}
+
+/** Every repeat is of a word whose record was not committed at the kill, counted at most twice, within the bound. */
+function expectRepeatsBounded(r: ReturnType<typeof repeats>, committedAtKill: Map<number, number>): void {
+  for (const [src] of r.duplicated) expect(offsetOf(src)).toBeGreaterThanOrEqual(committedAtKill.get(partitionOf(src)) ?? -1);
+  for (const [, n] of r.duplicated) expect(n).toBeLessThanOrEqual(2);
+  expect(r.duplicates).toBeLessThanOrEqual(r.uncommitted.size);
+}
+
 /** A kafkajs admin client for the group's state and offsets, kept for the whole test. */
 async function openAdmin(brokers: string[]): Promise<Admin> {
   const admin = new kafkajs.Kafka({ brokers, clientId: `squall-test-admin-${uid()}`, logLevel: kafkajs.logLevel.NOTHING }).admin();
@@ -280,26 +299,17 @@ describe('kafka word count as squall processes', () => {
         const unknown = [...w.srcs.keys()].filter((s) => !expected.has(s));
         expect(unknown).toEqual([]);
 
-        const duplicated = [...w.srcs].filter(([, n]) => n > 1);
-        const duplicates = duplicated.reduce((d, [, n]) => d + n - 1, 0);
-        // What the first process counted beyond its committed offsets: the most a restart can repeat.
-        const uncommittedCounted = new Set(
-          w.records.filter((r) => r.run === firstRun && offsetOf(r.src) >= (committedAtKill.get(partitionOf(r.src)) ?? -1)).map((r) => r.src),
-        );
-        const runs = [...new Set(w.records.map((r) => r.run))];
+        const r = repeats(w, firstRun, committedAtKill);
+        const runs = [...new Set(w.records.map((x) => x.run))];
         console.log(
-          `crash test: ${N} inputs (${totalWords} words), ${w.records.length} output records, ${duplicates} duplicates ` +
-            `(bound: ${uncommittedCounted.size} words the first process counted beyond its commits); ` +
+          `crash test: ${N} inputs (${totalWords} words), ${w.records.length} output records, ${r.duplicates} duplicates ` +
+            `(bound: ${r.uncommitted.size} words the first process counted beyond its commits); ` +
             `${seenAtKill} words on the output at the SIGKILL; committed at the kill ${JSON.stringify(Object.fromEntries(committedAtKill))}`,
         );
-        if (duplicated.length > 0) console.log(`crash test: duplicated srcs (first 10): ${duplicated.slice(0, 10).map(([s, n]) => `${s} x${n}`).join(', ')}`);
+        if (r.duplicated.length > 0) console.log(`crash test: duplicated srcs (first 10): ${r.sample}`);
         expect(runs.length).toBe(2);
-        expect(w.records.length).toBe(totalWords + duplicates);
-        // Every repeat is of a word whose record was not committed at the kill...
-        for (const [src] of duplicated) expect(offsetOf(src)).toBeGreaterThanOrEqual(committedAtKill.get(partitionOf(src)) ?? -1);
-        // ...counted once by each process at most.
-        for (const [, n] of duplicated) expect(n).toBeLessThanOrEqual(2);
-        expect(duplicates).toBeLessThanOrEqual(uncommittedCounted.size);
+        expect(w.records.length).toBe(totalWords + r.duplicates);
+        expectRepeatsBounded(r, committedAtKill);
       } finally {
         for (const p of procs) if (p.alive) await p.kill('SIGKILL').catch(() => {});
         await writer?.close().catch(() => {});
@@ -415,24 +425,18 @@ describe('kafka word count as squall processes', () => {
         expect(new Set(takenOver.map((r) => r.src)).size).toBe(wordsIn(N1 + N2, N, ownedByA));
         expect(new Set(takenOver.map((r) => r.run))).toEqual(new Set([runB]));
 
-        const duplicated = [...w.srcs].filter(([, n]) => n > 1);
-        const duplicates = duplicated.reduce((d, [, n]) => d + n - 1, 0);
-        const inAs = duplicated.filter(([src]) => ownedByA.includes(partitionOf(src))).length;
-        const uncommittedByA = new Set(
-          w.records.filter((r) => r.run === runA && offsetOf(r.src) >= (committedAtKill.get(partitionOf(r.src)) ?? -1)).map((r) => r.src),
-        );
+        const r = repeats(w, runA, committedAtKill);
+        const inAs = r.duplicated.filter(([src]) => ownedByA.includes(partitionOf(src))).length;
         console.log(
-          `two-process test: ${N} inputs (${totalWords} words), ${w.records.length} output records, ${duplicates} duplicates ` +
-            `(bound: ${uncommittedByA.size} words a counted beyond its commits; ${inAs} of the ${duplicated.length} repeated words in a's partitions ${JSON.stringify(ownedByA)}); ` +
-            `a counted ${w.records.filter((r) => r.run === runA).length}, b ${w.records.filter((r) => r.run === runB).length}; ` +
+          `two-process test: ${N} inputs (${totalWords} words), ${w.records.length} output records, ${r.duplicates} duplicates ` +
+            `(bound: ${r.uncommitted.size} words a counted beyond its commits; ${inAs} of the ${r.duplicated.length} repeated words in a's partitions ${JSON.stringify(ownedByA)}); ` +
+            `a counted ${w.records.filter((x) => x.run === runA).length}, b ${w.records.filter((x) => x.run === runB).length}; ` +
             `committed at the kill ${JSON.stringify(Object.fromEntries(committedAtKill))}`,
         );
-        if (duplicated.length > 0) console.log(`two-process test: duplicated srcs (first 10): ${duplicated.slice(0, 10).map(([src, n]) => `${src} x${n}`).join(', ')}`);
-        expect(w.records.length).toBe(totalWords + duplicates);
+        if (r.duplicated.length > 0) console.log(`two-process test: duplicated srcs (first 10): ${r.sample}`);
+        expect(w.records.length).toBe(totalWords + r.duplicates);
         // Only what a had counted and not committed is repeated, once at most.
-        for (const [src] of duplicated) expect(offsetOf(src)).toBeGreaterThanOrEqual(committedAtKill.get(partitionOf(src)) ?? -1);
-        for (const [, n] of duplicated) expect(n).toBeLessThanOrEqual(2);
-        expect(duplicates).toBeLessThanOrEqual(uncommittedByA.size);
+        expectRepeatsBounded(r, committedAtKill);
       } finally {
         for (const p of procs) if (p.alive) await p.kill('SIGKILL').catch(() => {});
         await writer?.close().catch(() => {});
