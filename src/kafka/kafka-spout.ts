@@ -191,7 +191,6 @@ export class KafkaSpout implements Spout {
   private guarantee: KafkaGuarantee = 'at-least-once';
   private firstPoll: FirstPoll = 'committed-or-earliest';
   private maxBuffered = 5000;
-  private maxUncommitted = 100_000;
   private retryInitial = 100;
   private retryMultiplier = 2;
   private retryMax = 10_000;
@@ -260,7 +259,6 @@ export class KafkaSpout implements Spout {
     );
     const commitIntervalMs = positiveInt(o.commitIntervalMs ?? c['kafka.commitIntervalMs'] ?? 1000, 'commitIntervalMs', where);
     const maxUncommitted = positiveInt(o.maxUncommittedPerPartition ?? c['kafka.maxUncommittedPerPartition'] ?? 100_000, 'maxUncommittedPerPartition', where);
-    this.maxUncommitted = maxUncommitted;
     this.maxBuffered = positiveInt(o.maxBufferedPerPartition ?? c['kafka.maxBufferedPerPartition'] ?? 5000, 'maxBufferedPerPartition', where);
     const r = o.retry ?? {};
     this.retryInitial = nonNegative(r.initialDelayMs ?? 100, 'retry.initialDelayMs', where);
@@ -523,8 +521,7 @@ export class KafkaSpout implements Spout {
   private full(part: Part): boolean {
     const b = part.buffered;
     if (b >= this.maxBuffered) return true;
-    const t = this.tracker;
-    return t !== undefined && t.uncommitted(part.topic, part.partition) + b >= this.maxUncommitted;
+    return this.tracker !== undefined && this.tracker.shouldPause(part.topic, part.partition, b);
   }
 
   private onAssigned(assignment: TopicPartition[]): void {

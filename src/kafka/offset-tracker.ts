@@ -266,12 +266,13 @@ export class OffsetTracker {
   }
 
   /**
-   * True when the partition has `maxUncommittedPerPartition` or more emitted
-   * offsets not yet committed: the spout pauses it. False again once commits
-   * catch up (or once it is no longer owned).
+   * True when the partition has `maxUncommittedPerPartition` or more offsets
+   * not yet committed, counting `fetched` records the caller holds and will
+   * emit: the spout pauses it. False again once commits catch up (or once it
+   * is no longer owned).
    */
-  shouldPause(topic: string, partition: number): boolean {
-    return this.uncommitted(topic, partition) >= this.maxUncommitted;
+  shouldPause(topic: string, partition: number, fetched = 0): boolean {
+    return this.uncommitted(topic, partition) + fetched >= this.maxUncommitted;
   }
 
   /** Emitted offsets not yet acked or skipped (0 if not owned). */

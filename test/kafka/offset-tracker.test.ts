@@ -212,6 +212,9 @@ describe('OffsetTracker', () => {
     t.commitable();
     expect(t.uncommitted(T, 0)).toBe(1);
     expect(t.shouldPause(T, 0)).toBe(false);
+    // Records fetched and not yet emitted count too: they will be.
+    expect(t.shouldPause(T, 0, 1)).toBe(false);
+    expect(t.shouldPause(T, 0, 2)).toBe(true);
   });
 
   it('keeps a partition paused while a slow head holds back acked offsets behind it', () => {
