@@ -1,4 +1,4 @@
-import type { RandomSource } from '../runtime/random.ts';
+import type { RandomSource } from '../runtime/index.ts';
 
 /**
  * How many u32 values the pool holds: 16384 × 4 bytes = 64 KiB, the most Web

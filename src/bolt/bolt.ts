@@ -1,4 +1,4 @@
-import type { OutputDeclarer, TopologyContext } from '../topology/context.ts';
+import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
 import type { Tuple } from '../tuple/index.ts';
 
 /**

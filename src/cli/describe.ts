@@ -1,9 +1,9 @@
 import { parseStrategy, parseThreadHeapMb, parseThreads } from './args.ts';
-import type { GroupingSpec } from '../grouping/types.ts';
+import type { GroupingSpec } from '../grouping/index.ts';
 import type { Plan, SchedulingStrategy } from '../scheduler/index.ts';
 import { planTopology, resourcesOf } from '../scheduler/index.ts';
-import { loadTopologyModule } from '../topology/module.ts';
-import type { Topology } from '../topology/types.ts';
+import { loadTopologyModule } from '../topology/index.ts';
+import type { Topology } from '../topology/index.ts';
 import { write } from './output.ts';
 import { table } from './table.ts';
 

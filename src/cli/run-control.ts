@@ -1,7 +1,7 @@
 import { SquallError } from '../errors/index.ts';
-import type { MetricsSnapshot } from '../runtime/metrics.ts';
-import type { TopologyRun } from '../runtime/run.ts';
-import type { TopologyStatus } from '../runtime/status.ts';
+import type { MetricsSnapshot } from '../runtime/index.ts';
+import type { TopologyRun } from '../runtime/index.ts';
+import type { TopologyStatus } from '../runtime/index.ts';
 import { parseStrategy } from './args.ts';
 import type { ControlRequest } from './control.ts';
 import { hostReports } from './summary.ts';

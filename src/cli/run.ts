@@ -1,6 +1,6 @@
-import { submit } from '../runtime/run.ts';
-import type { HostStatus, TopologyRun } from '../runtime/run.ts';
-import { loadTopologyModule } from '../topology/module.ts';
+import { submit } from '../runtime/index.ts';
+import type { HostStatus, TopologyRun } from '../runtime/index.ts';
+import { loadTopologyModule } from '../topology/index.ts';
 import { parseDuration, parseSets, parseStrategy, parseThreadHeapMb, parseThreads } from './args.ts';
 import { ControlServer, controlPath } from './control.ts';
 import { wantStack } from './fail.ts';

@@ -1,5 +1,5 @@
-import type { MetricsSnapshot } from '../runtime/metrics.ts';
-import type { HostStatus } from '../runtime/run.ts';
+import type { MetricsSnapshot } from '../runtime/index.ts';
+import type { HostStatus } from '../runtime/index.ts';
 import { firstLine, hostOfErrorComponent } from './summary.ts';
 import { compact, formatNumber } from './table.ts';
 

@@ -1,6 +1,6 @@
-import type { HostMetrics, MetricsSnapshot, ReportedError } from '../runtime/metrics.ts';
-import type { HostStatus } from '../runtime/run.ts';
-import type { TopologyStatus } from '../runtime/status.ts';
+import type { HostMetrics, MetricsSnapshot, ReportedError } from '../runtime/index.ts';
+import type { HostStatus } from '../runtime/index.ts';
+import type { TopologyStatus } from '../runtime/index.ts';
 import { compact, formatNumber, table } from './table.ts';
 
 /** Why a run stopped: `kill` is `squall kill`; `failed`, a rebalance that could not start the topology again. */

@@ -1,4 +1,4 @@
-import type { TopologyRun } from '../runtime/run.ts';
+import type { TopologyRun } from '../runtime/index.ts';
 import type { StopSignals } from './signals.ts';
 import type { StopReason } from './summary.ts';
 

@@ -1,4 +1,4 @@
-import type { RandomSource } from '../runtime/random.ts';
+import type { RandomSource } from '../runtime/index.ts';
 import type { Router } from './types.ts';
 
 /**

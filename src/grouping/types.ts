@@ -1,4 +1,4 @@
-import type { RandomSource } from '../runtime/random.ts';
+import type { RandomSource } from '../runtime/index.ts';
 
 /**
  * How the tuples of one subscribed stream are spread over the tasks of the

@@ -1,6 +1,6 @@
-import type { Bolt, OutputCollector } from '../bolt/bolt.ts';
+import type { Bolt, OutputCollector } from '../bolt/index.ts';
 import { invariant } from '../errors/index.ts';
-import type { OutputDeclarer, TopologyContext } from '../topology/context.ts';
+import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
 import type { Tuple } from '../tuple/index.ts';
 import { createKafkaClient } from './client.ts';
 import { badConfig, brokersOf, nonNegativeInt, optString, positiveInt } from './config.ts';

@@ -1,7 +1,7 @@
 import { SquallError } from '../errors/index.ts';
-import type { Spout, SpoutOutputCollector } from '../spout/spout.ts';
-import type { OutputDeclarer, TopologyContext } from '../topology/context.ts';
-import type { Clock } from '../runtime/clock.ts';
+import type { Spout, SpoutOutputCollector } from '../spout/index.ts';
+import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
+import type { Clock } from '../runtime/index.ts';
 import { createKafkaClient } from './client.ts';
 import type {
   ConsumedRecord,

@@ -1,5 +1,5 @@
 import { SquallError } from '../errors/index.ts';
-import type { Topology } from '../topology/types.ts';
+import type { Topology } from '../topology/index.ts';
 import type { MetricsSnapshot } from './metrics.ts';
 import { createStatusActor } from './status.ts';
 import type { TopologyStatus } from './status.ts';

@@ -1,7 +1,7 @@
 import { SquallError } from '../errors/index.ts';
-import type { SpoutExecutor } from '../spout/executor.ts';
-import type { Executor } from './executor.ts';
-import { Histogram } from './histogram.ts';
+import type { SpoutExecutor } from '../executor/index.ts';
+import type { Executor } from '../kernel/index.ts';
+import { Histogram } from '../kernel/index.ts';
 
 export interface ComponentMetrics {
   id: string;

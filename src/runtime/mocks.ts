@@ -1,7 +1,7 @@
 import { SquallError } from '../errors/index.ts';
-import { FixedTupleSpout } from '../testing/fixed-tuple-spout.ts';
-import type { FixedTuples } from '../testing/fixed-tuple-spout.ts';
-import type { ComponentDef, Topology } from '../topology/types.ts';
+import { FixedTupleSpout } from '../spout/index.ts';
+import type { FixedTuples } from '../spout/index.ts';
+import type { ComponentDef, Topology } from '../topology/index.ts';
 
 /** Spout id → the fixed tuples that replace it (the testing kit's mocked sources). */
 export type MockedSources = Record<string, FixedTuples>;

@@ -1,8 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { Tuple } from '../tuple/index.ts';
 import type { StreamDesc } from '../tuple/index.ts';
-import type { Executor } from './executor.ts';
-import { Ctl } from './messages.ts';
+import type { Executor } from '../kernel/index.ts';
+import { Ctl } from '../kernel/index.ts';
 import { BatchEncoder, decodeBatch } from './transfer/index.ts';
 import type { BatchSink, EncodedBatch } from './transfer/index.ts';
 

@@ -1,6 +1,6 @@
 import { SquallError } from '../errors/index.ts';
-import { ACKER_COMPONENT } from '../topology/types.ts';
-import type { Topology } from '../topology/types.ts';
+import { ACKER_COMPONENT } from '../topology/index.ts';
+import type { Topology } from '../topology/index.ts';
 import { evenStrategy } from './even.ts';
 import type { Plan, SchedulingStrategy, TaskInfo } from './types.ts';
 

@@ -1,6 +1,6 @@
 import { SquallError } from '../errors/index.ts';
-import type { ComponentResources, Topology } from '../topology/types.ts';
-import { ACKER_COMPONENT } from '../topology/types.ts';
+import type { ComponentResources, Topology } from '../topology/index.ts';
+import { ACKER_COMPONENT } from '../topology/index.ts';
 import { resourcesOf } from './resources.ts';
 import type { SchedulingStrategy, TaskInfo } from './types.ts';
 

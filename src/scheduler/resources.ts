@@ -1,7 +1,7 @@
 import { SquallError } from '../errors/index.ts';
-import type { ComponentResources, Topology } from '../topology/types.ts';
-import { ACKER_COMPONENT, DEFAULT_ACKER_RESOURCES, DEFAULT_RESOURCES } from '../topology/types.ts';
-import { resolveResources } from '../topology/validate.ts';
+import type { ComponentResources, Topology } from '../topology/index.ts';
+import { ACKER_COMPONENT, DEFAULT_ACKER_RESOURCES, DEFAULT_RESOURCES } from '../topology/index.ts';
+import { resolveResources } from '../topology/index.ts';
 
 /**
  * What one task of `component` needs: its resources hints with the defaults

@@ -1,4 +1,4 @@
-import type { Topology } from '../topology/types.ts';
+import type { Topology } from '../topology/index.ts';
 
 /** One task: one executor (actor) running one instance of a component. */
 export interface TaskInfo {

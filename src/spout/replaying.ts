@@ -1,4 +1,6 @@
-import type { OutputDeclarer, TopologyContext } from '../topology/context.ts';
+import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
+import { RetryQueue, retryPolicy } from './retry-queue.ts';
+import type { RetryOptions, RetryPolicy } from './retry-queue.ts';
 import type { Spout, SpoutOutputCollector } from './spout.ts';
 
 /** One message a {@link ReplayingSpout} emits and keeps until it is acked. */
@@ -10,23 +12,24 @@ export interface Message<Id = unknown> {
   stream?: string;
 }
 
-export interface ReplayOptions {
-  /** Delay before the first replay of a failed message (default 100 ms). */
+/**
+ * The replay policy: {@link RetryOptions} (`retryInitialDelayMs`,
+ * `retryMultiplier`, `retryMaxDelayMs`, `maxRetries`), the names the
+ * KafkaSpout uses too, plus the older names, still read.
+ */
+export interface ReplayOptions extends RetryOptions {
+  /** @deprecated Use `retryInitialDelayMs` (which wins when both are set). */
   initialBackoffMs?: number;
-  /** Upper bound of the delay (default 10,000 ms). */
+  /** @deprecated Use `retryMaxDelayMs` (which wins when both are set). */
   maxBackoffMs?: number;
-  /** Growth of the delay per failure (default 2). */
+  /** @deprecated Use `retryMultiplier` (which wins when both are set). */
   multiplier?: number;
-  /** Give up after this many replays (default: never give up). */
-  maxRetries?: number;
 }
 
 interface Retry<Id> {
   message: Message<Id>;
   /** Failures so far. */
   failures: number;
-  /** clock time at which it may be emitted again; 0 when in flight. */
-  dueMs: number;
 }
 
 /**
@@ -55,34 +58,28 @@ export abstract class ReplayingSpout<Id = unknown> implements Spout {
   protected collector!: SpoutOutputCollector;
   protected context!: TopologyContext;
   private readonly inFlight = new Map<Id, Retry<Id>>();
-  /** Failed messages waiting for their backoff, ordered by due time. */
-  private readonly waiting: Retry<Id>[] = [];
-  private initialBackoffMs = 100;
-  private maxBackoffMs = 10_000;
-  private multiplier = 2;
-  private maxRetries = Infinity;
+  private policy: RetryPolicy;
+  /** Failed messages waiting for their backoff, on the topology clock (made in open). */
+  private waiting!: RetryQueue<Retry<Id>>;
   /** Replays emitted, and messages given up on. */
   replayed = 0;
   gaveUp = 0;
 
   constructor(options: ReplayOptions = {}) {
-    this.setReplayOptions(options);
+    this.policy = retryPolicy(replayRetryOptions(options), this.where());
   }
 
-  /** Change the replay policy, e.g. from config in open(); unset options keep their value. */
+  /**
+   * Change the replay policy, e.g. from config in open(); unset options keep
+   * their value. A bad value is `E_BAD_CONFIG` naming the option.
+   */
   protected setReplayOptions(options: ReplayOptions): void {
-    const next = {
-      initialBackoffMs: options.initialBackoffMs ?? this.initialBackoffMs,
-      maxBackoffMs: options.maxBackoffMs ?? this.maxBackoffMs,
-      multiplier: options.multiplier ?? this.multiplier,
-      maxRetries: options.maxRetries ?? this.maxRetries,
-    };
-    for (const k of ['initialBackoffMs', 'maxBackoffMs'] as const) {
-      if (!(next[k] >= 0)) throw new RangeError(`ReplayingSpout option ${k} must be a non-negative number of milliseconds, got ${String(next[k])}`);
-    }
-    if (!(next.multiplier >= 1)) throw new RangeError(`ReplayingSpout option multiplier must be at least 1, got ${String(next.multiplier)}`);
-    if (!(next.maxRetries >= 0)) throw new RangeError(`ReplayingSpout option maxRetries must be a non-negative number, got ${String(next.maxRetries)}`);
-    Object.assign(this, next);
+    this.policy = retryPolicy(replayRetryOptions(options), this.where(), this.policy);
+    this.waiting?.configure(this.policy);
+  }
+
+  private where(): string {
+    return `ReplayingSpout ${this.constructor.name}`;
   }
 
   abstract declareOutputFields(declarer: OutputDeclarer): void;
@@ -100,20 +97,19 @@ export abstract class ReplayingSpout<Id = unknown> implements Spout {
   open(context: TopologyContext, collector: SpoutOutputCollector): void | Promise<void> {
     this.context = context;
     this.collector = collector;
+    this.waiting = new RetryQueue(context.clock, this.policy, this.where());
   }
 
   nextTuple(): void {
-    const w = this.waiting;
-    if (w.length > 0 && w[0]!.dueMs <= this.context.clock.now()) {
-      const r = w.shift()!;
-      r.dueMs = 0;
+    const r = this.waiting.poll();
+    if (r !== undefined) {
       this.replayed++;
       this.emitMessage(r.message);
       return;
     }
     const m = this.nextMessage();
     if (m === undefined) return;
-    this.inFlight.set(m.id, { message: m, failures: 0, dueMs: 0 });
+    this.inFlight.set(m.id, { message: m, failures: 0 });
     this.emitMessage(m);
   }
 
@@ -126,15 +122,11 @@ export abstract class ReplayingSpout<Id = unknown> implements Spout {
     const r = this.inFlight.get(msgId as Id);
     if (r === undefined) return;
     r.failures++;
-    if (r.failures > this.maxRetries) {
-      this.inFlight.delete(msgId as Id);
-      this.gaveUp++;
-      this.onGiveUp(r.message, r.failures);
-      return;
-    }
-    const backoff = Math.min(this.maxBackoffMs, this.initialBackoffMs * this.multiplier ** (r.failures - 1));
-    r.dueMs = this.context.clock.now() + backoff;
-    insertByDue(this.waiting, r);
+    // Queued for its backoff, unless it has used up maxRetries.
+    if (this.waiting.fail(r, r.failures)) return;
+    this.inFlight.delete(msgId as Id);
+    this.gaveUp++;
+    this.onGiveUp(r.message, r.failures);
   }
 
   /** Messages in flight or waiting to replay. */
@@ -152,14 +144,12 @@ export abstract class ReplayingSpout<Id = unknown> implements Spout {
   }
 }
 
-/** Keep `list` ordered by dueMs; a new entry goes after equal ones (FIFO among equals). */
-function insertByDue<Id>(list: Retry<Id>[], r: Retry<Id>): void {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]!.dueMs <= r.dueMs) lo = mid + 1;
-    else hi = mid;
-  }
-  list.splice(lo, 0, r);
+/** The new names, from the deprecated ones where only those are set. */
+function replayRetryOptions(o: ReplayOptions): RetryOptions {
+  return {
+    retryInitialDelayMs: o.retryInitialDelayMs ?? o.initialBackoffMs,
+    retryMultiplier: o.retryMultiplier ?? o.multiplier,
+    retryMaxDelayMs: o.retryMaxDelayMs ?? o.maxBackoffMs,
+    maxRetries: o.maxRetries,
+  };
 }

@@ -1,4 +1,4 @@
-import type { OutputDeclarer, TopologyContext } from '../topology/context.ts';
+import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
 
 /**
  * A source of tuples.

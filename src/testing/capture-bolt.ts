@@ -1,5 +1,5 @@
-import type { Bolt, OutputCollector } from '../bolt/bolt.ts';
-import type { OutputDeclarer, TopologyContext } from '../topology/context.ts';
+import type { Bolt, OutputCollector } from '../bolt/index.ts';
+import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
 import type { Tuple } from '../tuple/index.ts';
 
 /** Where CaptureBolt tasks record what they receive. */

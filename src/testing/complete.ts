@@ -1,15 +1,9 @@
 import { SquallError } from '../errors/index.ts';
-import { SimulatedClock } from '../runtime/clock.ts';
-import type { Clock } from '../runtime/clock.ts';
-import type { CaptureSink } from '../runtime/host-link.ts';
-import type { MetricsSnapshot, ReportedError } from '../runtime/metrics.ts';
-import type { RandomSource } from '../runtime/random.ts';
-import { SeededRandom } from '../runtime/random.ts';
-import { submit } from '../runtime/run.ts';
-import type { TopologyRun } from '../runtime/run.ts';
-import type { Topology, TopologyConfig } from '../topology/types.ts';
+import { SeededRandom, SimulatedClock, submit } from '../runtime/index.ts';
+import type { CaptureSink, Clock, MetricsSnapshot, RandomSource, ReportedError, TopologyRun } from '../runtime/index.ts';
+import type { Topology, TopologyConfig } from '../topology/index.ts';
 import { DEFAULT_STREAM } from '../tuple/index.ts';
-import type { FixedTuples } from './fixed-tuple-spout.ts';
+import type { FixedTuples } from '../spout/index.ts';
 
 export interface CompleteOptions {
   /** Replace spouts by fixed input: spout id → tuples (per stream, or the default stream's). */

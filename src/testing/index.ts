@@ -5,8 +5,12 @@
  */
 export { completeTopology } from './complete.ts';
 export type { CompleteOptions, CompleteResult } from './complete.ts';
-export { FixedTupleSpout } from './fixed-tuple-spout.ts';
-export type { FixedTuples } from './fixed-tuple-spout.ts';
+export { FixedTupleSpout } from '../spout/index.ts';
+export type { FixedTuples } from '../spout/index.ts';
 export { CaptureBolt, TupleCapture } from './capture-bolt.ts';
-export { SimulatedClock } from '../runtime/clock.ts';
-export { SeededRandom } from '../runtime/random.ts';
+export { SimulatedClock, SeededRandom } from '../runtime/index.ts';
+// Unit-testing one bolt's execute without a topology (Storm's Testing.testTuple and a mock collector).
+export { testTuple, tickTuple } from './test-tuple.ts';
+export type { TestTupleOptions } from './test-tuple.ts';
+export { RecordingCollector, declaredStreams, executeBasic, executeBolt, prepareBolt, testContext } from './recording-collector.ts';
+export type { CollectorEvent, DeclaredStream, Declaring, EmitEvent, PrepareOptions, TestContextOptions } from './recording-collector.ts';

@@ -1,4 +1,4 @@
-import { isBasicBolt } from '../bolt/bolt.ts';
+import { isBasicBolt } from '../bolt/index.ts';
 import { SquallError } from '../errors/index.ts';
 import type { CustomGrouping, GroupingSpec } from '../grouping/index.ts';
 import { DEFAULT_STREAM } from '../tuple/index.ts';

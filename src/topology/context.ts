@@ -1,5 +1,5 @@
-import type { Clock } from '../runtime/clock.ts';
-import type { RandomSource } from '../runtime/random.ts';
+import type { Clock } from '../runtime/index.ts';
+import type { RandomSource } from '../runtime/index.ts';
 
 /** What a spout or bolt task knows about itself and the topology it runs in. */
 export interface TopologyContext {

@@ -1,6 +1,6 @@
-import type { BasicBolt, Bolt } from '../bolt/bolt.ts';
+import type { BasicBolt, Bolt } from '../bolt/index.ts';
 import type { GroupingSpec } from '../grouping/index.ts';
-import type { Spout } from '../spout/spout.ts';
+import type { Spout } from '../spout/index.ts';
 
 export type SpoutFactory = () => Spout;
 export type BoltFactory = () => Bolt | BasicBolt;

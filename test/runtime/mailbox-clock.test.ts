@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom, SimulatedClock } from '../../src/index.ts';
-import { Mailbox } from '../../src/runtime/mailbox.ts';
-import { Histogram } from '../../src/runtime/histogram.ts';
+import { Mailbox } from '../../src/kernel/mailbox.ts';
+import { Histogram } from '../../src/kernel/histogram.ts';
 import { latencyBetween } from '../../src/runtime/metrics.ts';
 import type { ComponentMetrics } from '../../src/runtime/metrics.ts';
 

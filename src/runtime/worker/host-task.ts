@@ -1,8 +1,8 @@
 import { isSquallError, SquallError } from '../../errors/index.ts';
-import { loadTopologyModule } from '../../topology/module.ts';
+import { loadTopologyModule } from '../../topology/index.ts';
 import { realClock } from '../clock.ts';
 import { Host } from '../host.ts';
-import type { CaptureSink } from '../host-link.ts';
+import type { CaptureSink } from '../../kernel/index.ts';
 import { ErrorLog, hostReport } from '../metrics.ts';
 import { withMocks } from '../mocks.ts';
 import { cryptoRandom, SeededRandom } from '../random.ts';

@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorData } from '../../errors/index.ts';
 import type { Plan } from '../../scheduler/index.ts';
-import type { TopologyConfig } from '../../topology/types.ts';
+import type { TopologyConfig } from '../../topology/index.ts';
 import type { HostReport } from '../metrics.ts';
 import type { MockedSources } from '../mocks.ts';
 

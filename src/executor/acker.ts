@@ -1,6 +1,6 @@
 import { invariant } from '../errors/index.ts';
-import type { HostLink } from '../runtime/host-link.ts';
-import { Executor } from '../runtime/executor.ts';
+import type { HostLink } from '../kernel/index.ts';
+import { Executor } from '../kernel/index.ts';
 import {
   Ctl,
   CTL_ACK,
@@ -11,9 +11,9 @@ import {
   CTL_RESET,
   CTL_ROTATE,
   CTL_TIMED_OUT,
-} from '../runtime/messages.ts';
-import type { AckerSink } from './ledger.ts';
-import { AckerLedger } from './ledger.ts';
+} from '../kernel/index.ts';
+import type { AckerSink } from '../acker/index.ts';
+import { AckerLedger } from '../acker/index.ts';
 
 /**
  * One acker task (the `__acker` system component): feeds tracking messages

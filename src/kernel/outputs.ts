@@ -1,9 +1,9 @@
 import { SquallError } from '../errors/index.ts';
 import { createRouter } from '../grouping/index.ts';
 import type { Router } from '../grouping/index.ts';
-import type { RandomSource } from './random.ts';
+import type { RandomSource } from '../runtime/index.ts';
 import type { Plan } from '../scheduler/index.ts';
-import type { ComponentDef, Topology } from '../topology/types.ts';
+import type { ComponentDef, Topology } from '../topology/index.ts';
 import { StreamDesc } from '../tuple/index.ts';
 
 /** One declared output stream of one task, with its routes built at plan time. */

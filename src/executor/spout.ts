@@ -1,9 +1,9 @@
 import { ackerTaskFor, RotatingMap } from '../acker/index.ts';
 import { invariant } from '../errors/index.ts';
-import { Histogram } from '../runtime/histogram.ts';
-import type { HostLink } from '../runtime/host-link.ts';
-import { Executor } from '../runtime/executor.ts';
-import type { Ctl } from '../runtime/messages.ts';
+import { Histogram } from '../kernel/index.ts';
+import type { HostLink } from '../kernel/index.ts';
+import { Executor } from '../kernel/index.ts';
+import type { Ctl } from '../kernel/index.ts';
 import {
   Ctl as CtlMsg,
   CTL_ACTIVATE,
@@ -14,12 +14,12 @@ import {
   CTL_RESET,
   CTL_ROTATE,
   CTL_TIMED_OUT,
-} from '../runtime/messages.ts';
-import type { OutStream } from '../runtime/outputs.ts';
-import { checkEmit, directTaskError, notDirectError, undeclaredStream } from '../runtime/outputs.ts';
-import type { TopologyContext } from '../topology/context.ts';
+} from '../kernel/index.ts';
+import type { OutStream } from '../kernel/index.ts';
+import { checkEmit, directTaskError, notDirectError, undeclaredStream } from '../kernel/index.ts';
+import type { TopologyContext } from '../topology/index.ts';
 import { Tuple } from '../tuple/index.ts';
-import type { Spout, SpoutOutputCollector } from './spout.ts';
+import type { Spout, SpoutOutputCollector } from '../spout/index.ts';
 
 class PendingTree {
   constructor(

@@ -1,8 +1,8 @@
 import type { IdSource } from '../acker/index.ts';
 import type { Tuple } from '../tuple/index.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../runtime/index.ts';
 import type { Ctl } from './messages.ts';
-import type { RandomSource } from './random.ts';
+import type { RandomSource } from '../runtime/index.ts';
 
 /** Records every emitted tuple, for the testing kit. */
 export interface CaptureSink {

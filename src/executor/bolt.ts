@@ -1,14 +1,14 @@
 import { ackerTaskFor } from '../acker/index.ts';
 import { SquallError } from '../errors/index.ts';
-import type { HostLink } from '../runtime/host-link.ts';
-import { Executor } from '../runtime/executor.ts';
-import { Ctl, CTL_ACK, CTL_FAIL, CTL_RESET } from '../runtime/messages.ts';
-import type { OutStream } from '../runtime/outputs.ts';
-import { checkEmit, directTaskError, notDirectError, undeclaredStream } from '../runtime/outputs.ts';
-import type { TopologyContext } from '../topology/context.ts';
+import type { HostLink } from '../kernel/index.ts';
+import { Executor } from '../kernel/index.ts';
+import { Ctl, CTL_ACK, CTL_FAIL, CTL_RESET } from '../kernel/index.ts';
+import type { OutStream } from '../kernel/index.ts';
+import { checkEmit, directTaskError, notDirectError, undeclaredStream } from '../kernel/index.ts';
+import type { TopologyContext } from '../topology/index.ts';
 import { Tuple } from '../tuple/index.ts';
-import type { Anchors, BasicBolt, BasicOutputCollector, Bolt, OutputCollector } from './bolt.ts';
-import { FailedError, isBasicBolt } from './bolt.ts';
+import type { Anchors, BasicBolt, BasicOutputCollector, Bolt, OutputCollector } from '../bolt/index.ts';
+import { FailedError, isBasicBolt } from '../bolt/index.ts';
 
 const SETTLED_ACKED = 1;
 const SETTLED_FAILED = 2;

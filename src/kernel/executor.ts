@@ -1,6 +1,6 @@
 import type { Plan } from '../scheduler/index.ts';
-import type { ComponentDef, Topology, TopologyConfig } from '../topology/types.ts';
-import type { TopologyContext } from '../topology/context.ts';
+import type { ComponentDef, Topology, TopologyConfig } from '../topology/index.ts';
+import type { TopologyContext } from '../topology/index.ts';
 import type { HostLink } from './host-link.ts';
 import { Mailbox } from './mailbox.ts';
 import type { OutStream } from './outputs.ts';

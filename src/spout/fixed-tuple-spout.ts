@@ -1,5 +1,5 @@
-import type { Spout, SpoutOutputCollector } from '../spout/spout.ts';
-import type { OutputDeclarer, TopologyContext } from '../topology/context.ts';
+import type { Spout, SpoutOutputCollector } from './spout.ts';
+import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
 import { DEFAULT_STREAM } from '../tuple/index.ts';
 
 /** Tuples per stream: an array of value arrays is the default stream's. */
