@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReplayingSpout, SeededRandom, SimulatedClock, submit, TopologyBuilder } from '../../src/index.ts';
-import type { Message, OutputDeclarer, SpoutOutputCollector, TopologyContext, TopologyRun } from '../../src/index.ts';
+import type { Message, OutputDeclarer, ReplayOptions, SpoutOutputCollector, TopologyContext, TopologyRun } from '../../src/index.ts';
 import { HoldBolt, until } from '../helpers.ts';
 
 class Letters extends ReplayingSpout<string> {
@@ -11,7 +11,7 @@ class Letters extends ReplayingSpout<string> {
   private queue = ['a', 'b'];
 
   constructor() {
-    super({ initialBackoffMs: 100, multiplier: 2, maxBackoffMs: 250, maxRetries: 3 });
+    super({ retryInitialDelayMs: 100, retryMultiplier: 2, retryMaxDelayMs: 250, maxRetries: 3 });
   }
   declareOutputFields(d: OutputDeclarer) {
     d.declare(['letter']);
@@ -79,4 +79,43 @@ describe('ReplayingSpout', () => {
     expect(spout().unsettled).toBe(0);
     expect(spout().isDone()).toBe(false); // an unbounded source is never done
   });
+
+  it('reads the deprecated option names (initialBackoffMs, multiplier, maxBackoffMs); the new names win', () => {
+    const policy = (s: ReplayingSpout) => (s as unknown as { policy: unknown }).policy;
+    expect(policy(new Options({ initialBackoffMs: 30, multiplier: 3, maxBackoffMs: 500, maxRetries: 4 }))).toEqual({
+      retryInitialDelayMs: 30,
+      retryMultiplier: 3,
+      retryMaxDelayMs: 500,
+      maxRetries: 4,
+    });
+    expect(policy(new Options({ initialBackoffMs: 30, retryInitialDelayMs: 40, maxBackoffMs: 500, retryMaxDelayMs: 600 }))).toMatchObject({
+      retryInitialDelayMs: 40,
+      retryMaxDelayMs: 600,
+    });
+  });
+
+  it('rejects bad replay options with E_BAD_CONFIG naming the option and the spout', () => {
+    expect(() => new Options({ retryMultiplier: 0.5 })).toThrow(
+      expect.objectContaining({ code: 'E_BAD_CONFIG', message: 'ReplayingSpout Options: retryMultiplier is 0.5; it must be a number, at least 1' }),
+    );
+    expect(() => new Options({ initialBackoffMs: -1 })).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', details: { key: 'retryInitialDelayMs', value: -1 } }));
+    expect(() => new Options({ maxRetries: Number.NaN })).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG' }));
+    const ok = new Options({});
+    expect(() => ok.set({ retryMaxDelayMs: -5 })).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', details: { key: 'retryMaxDelayMs', value: -5 } }));
+  });
 });
+
+class Options extends ReplayingSpout<number> {
+  constructor(options: ReplayOptions) {
+    super(options);
+  }
+  declareOutputFields(d: OutputDeclarer) {
+    d.declare(['n']);
+  }
+  protected nextMessage(): Message<number> | undefined {
+    return undefined;
+  }
+  set(options: ReplayOptions) {
+    this.setReplayOptions(options);
+  }
+}
