@@ -56,7 +56,7 @@ export class DurableSentenceSpout extends ReplayingSpout<number> {
     // This task's share of ids below total: those with id % tasks == taskIndex.
     this.limit = total > 0 ? Math.ceil((total - context.taskIndex) / this.tasks) : Infinity;
     this.commitEveryMs = Number(context.config['commitEveryMs'] ?? 100);
-    this.setReplayOptions({ initialBackoffMs: Number(context.config['replayBackoffMs'] ?? 20), maxBackoffMs: 1_000 });
+    this.setReplayOptions({ retryInitialDelayMs: Number(context.config['replayBackoffMs'] ?? 20), retryMaxDelayMs: 1_000 });
     try {
       this.committed = Number(readFileSync(this.file, 'utf8')) || 0;
     } catch {

@@ -20,7 +20,7 @@ export class NumberedSentenceSpout extends ReplayingSpout<number> {
   private limit = Infinity;
 
   constructor() {
-    super({ initialBackoffMs: 50, maxBackoffMs: 2_000 });
+    super({ retryInitialDelayMs: 50, retryMaxDelayMs: 2_000 });
   }
 
   declareOutputFields(d: OutputDeclarer): void {
@@ -33,8 +33,8 @@ export class NumberedSentenceSpout extends ReplayingSpout<number> {
     this.next = context.taskIndex;
     this.limit = total > 0 ? total : Infinity;
     this.setReplayOptions({
-      initialBackoffMs: Number(context.config['replayBackoffMs'] ?? 50),
-      maxBackoffMs: Number(context.config['replayMaxBackoffMs'] ?? 2_000),
+      retryInitialDelayMs: Number(context.config['replayBackoffMs'] ?? 50),
+      retryMaxDelayMs: Number(context.config['replayMaxBackoffMs'] ?? 2_000),
     });
   }
 

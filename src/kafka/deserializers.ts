@@ -1,4 +1,4 @@
-import type { ConsumedRecord } from './client.ts';
+import type { ConsumedRecord } from './client/index.ts';
 
 /**
  * Turns a Kafka record into the values of one tuple. `fields` is what the

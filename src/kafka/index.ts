@@ -7,7 +7,7 @@
  */
 export { OffsetTracker, parseOffset, formatOffset } from './offset-tracker.ts';
 export type { TrackerOptions, TopicPartition, OffsetCommit } from './offset-tracker.ts';
-export { createKafkaClient, kafkaError, KAFKA_ERROR_CODE } from './client.ts';
+export { createKafkaClient, kafkaError, KAFKA_ERROR_CODE } from './client/index.ts';
 export type {
   KafkaClient,
   KafkaClientOptions,
@@ -23,10 +23,11 @@ export type {
   KafkaConsumerLike,
   PartitionCommit,
   CommittedOffset,
-} from './client.ts';
+} from './client/index.ts';
 export { KafkaBolt, defaultMap, toBytes } from './kafka-bolt.ts';
 export { KafkaSpout } from './kafka-spout.ts';
 export type { KafkaSpoutOptions, KafkaSpoutStats, KafkaGuarantee, FirstPoll, KafkaRetryOptions } from './kafka-spout.ts';
+export type { RetryOptions } from '../spout/index.ts';
 export { stringRecords, jsonRecords, bufferRecords, stringHeaders } from './deserializers.ts';
 export type { RecordDeserializer } from './deserializers.ts';
 export type { KafkaBoltOptions } from './kafka-bolt.ts';

@@ -2,9 +2,9 @@ import type { Bolt, OutputCollector } from '../bolt/index.ts';
 import { invariant } from '../errors/index.ts';
 import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
 import type { Tuple } from '../tuple/index.ts';
-import { createKafkaClient } from './client.ts';
+import { createKafkaClient } from './client/index.ts';
 import { badConfig, brokersOf, nonNegativeInt, optString, positiveInt } from './config.ts';
-import type { KafkaClient, KafkaClientOptions, KafkaProducerLike, ProducerRecord, TopicRecords } from './client.ts';
+import type { KafkaClient, KafkaClientOptions, KafkaProducerLike, ProducerRecord, TopicRecords } from './client/index.ts';
 
 export interface KafkaBoltOptions {
   /** Bootstrap brokers; else `context.config['kafka.brokers']` (a list, or a comma-separated string). */

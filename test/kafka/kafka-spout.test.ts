@@ -273,7 +273,9 @@ describe('KafkaSpout against a real broker', () => {
       topics: [input],
       groupId,
       deadLetterTopic: dlq,
-      retry: { initialDelayMs: 10, multiplier: 2, maxRetries: 2 },
+      retryInitialDelayMs: 10,
+      retryMultiplier: 2,
+      maxRetries: 2,
     }, sink);
     const run = await submit(builder.build());
     try {
@@ -487,6 +489,11 @@ describe('KafkaSpout against a real broker', () => {
     b2.setSpout('in', () => new KafkaSpout(spoutOptions({})));
     b2.setBolt('sink', () => new Sink()).shuffleGrouping('in');
     await expect(submit(b2.build())).rejects.toMatchObject({ code: 'E_BAD_CONFIG', message: expect.stringContaining("kafka.topics") });
+
+    const b4 = new TopologyBuilder('kafka-bad-retry');
+    b4.setSpout('in', () => new KafkaSpout(spoutOptions({ topics: ['x'], retryMultiplier: 0.5 })));
+    b4.setBolt('sink', () => new Sink()).shuffleGrouping('in');
+    await expect(submit(b4.build())).rejects.toMatchObject({ code: 'E_BAD_CONFIG', message: "KafkaSpout 'in': retryMultiplier is 0.5; it must be a number, at least 1" });
 
     // A failed start closes the spouts it opened: the consumer is disconnected before the error surfaces.
     const calls: string[] = [];

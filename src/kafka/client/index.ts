@@ -1,0 +1,22 @@
+/**
+ * The Kafka client interface (./types.ts), its kafkajs implementation
+ * (./kafkajs.ts) and the E_KAFKA errors both raise (./errors.ts).
+ */
+export { createKafkaClient } from './kafkajs.ts';
+export { kafkaError, KAFKA_ERROR_CODE } from './errors.ts';
+export type {
+  KafkaClient,
+  KafkaClientOptions,
+  KafkaProducerLike,
+  KafkaAdminLike,
+  ProducerOptions,
+  ProducerRecord,
+  TopicRecords,
+  TopicSpec,
+  ConsumerOptions,
+  ConsumedRecord,
+  ConsumerListener,
+  KafkaConsumerLike,
+  PartitionCommit,
+  CommittedOffset,
+} from './types.ts';

@@ -1,0 +1,160 @@
+import kafkajs from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { SquallError } from '../../errors/index.ts';
+import { kafkaError } from './errors.ts';
+import { KafkajsConsumer } from './kafkajs-consumer.ts';
+import type { KafkaAdminLike, KafkaClient, KafkaClientOptions, KafkaProducerLike, ProducerOptions, ProducerRecord, TopicRecords, TopicSpec } from './types.ts';
+
+/**
+ * The kafkajs adapter: {@link KafkaClient} on kafkajs (the consumer is in
+ * ./kafkajs-consumer.ts). Every call that fails rejects with an `E_KAFKA`
+ * SquallError (kafkaError, ./errors.ts).
+ */
+
+const LOG_LEVELS = { nothing: 0, error: 1, warn: 2, info: 4, debug: 5 } as const;
+
+/** The kafkajs implementation of {@link KafkaClient}. Validates the options, connects nothing yet. */
+export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
+  const brokers: unknown = (options as Partial<KafkaClientOptions> | undefined)?.brokers;
+  if (!Array.isArray(brokers) || brokers.length === 0 || !brokers.every((b) => typeof b === 'string' && b !== '')) {
+    throw new SquallError({
+      code: 'E_BAD_CONFIG',
+      message: `Kafka options.brokers is ${JSON.stringify(brokers) ?? String(brokers)}; it must be a non-empty list of 'host:port' strings`,
+      details: { key: 'brokers', value: brokers },
+    });
+  }
+  const level = options.logLevel ?? 'nothing';
+  if (!(level in LOG_LEVELS)) {
+    throw new SquallError({
+      code: 'E_BAD_CONFIG',
+      message: `Kafka options.logLevel is ${JSON.stringify(level)}; it must be one of ${Object.keys(LOG_LEVELS).join(', ')}`,
+      details: { key: 'logLevel', value: level },
+    });
+  }
+  const r = options.retry;
+  const kafka = new kafkajs.Kafka({
+    clientId: options.clientId ?? 'squall',
+    brokers: [...(brokers as string[])],
+    ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
+    ...(options.sasl !== undefined ? { sasl: options.sasl } : {}),
+    ...(options.connectionTimeoutMs !== undefined ? { connectionTimeout: options.connectionTimeoutMs } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeout: options.requestTimeoutMs } : {}),
+    ...(r !== undefined
+      ? {
+          retry: {
+            ...(r.retries !== undefined ? { retries: r.retries } : {}),
+            ...(r.initialRetryTimeMs !== undefined ? { initialRetryTime: r.initialRetryTimeMs } : {}),
+            ...(r.maxRetryTimeMs !== undefined ? { maxRetryTime: r.maxRetryTimeMs } : {}),
+          },
+        }
+      : {}),
+    logLevel: LOG_LEVELS[level],
+  });
+  return {
+    producer: (o) => new KafkajsProducer(kafka, o ?? {}, r?.retries),
+    admin: () => new KafkajsAdmin(kafka.admin()),
+    consumer: (o) => new KafkajsConsumer(kafka, o),
+  };
+}
+
+class KafkajsProducer implements KafkaProducerLike {
+  private readonly producer: Producer;
+  private readonly ackTimeoutMs: number;
+
+  constructor(kafka: Kafka, options: ProducerOptions, retries: number | undefined) {
+    const idempotent = options.idempotent ?? false;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+    this.producer = kafka.producer({
+      // Topics are created on purpose, never by a typo in a topic name.
+      allowAutoTopicCreation: false,
+      idempotent,
+      // kafkajs requires one request in flight for its idempotent sequence
+      // numbers to keep order across retries.
+      ...(idempotent ? { maxInFlightRequests: 1 } : {}),
+      // An idempotent kafkajs producer otherwise retries forever.
+      ...(idempotent && retries !== undefined ? { retry: { retries } } : {}),
+    });
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.producer.connect();
+    } catch (err) {
+      throw kafkaError(err, 'connect the producer');
+    }
+  }
+
+  async send(batch: readonly TopicRecords[]): Promise<void> {
+    if (batch.length === 0) return;
+    try {
+      await this.producer.sendBatch({
+        acks: -1,
+        timeout: this.ackTimeoutMs,
+        topicMessages: batch.map((t) => ({ topic: t.topic, messages: t.records.map(toMessage) })),
+      });
+    } catch (err) {
+      const topics = [...new Set(batch.map((t) => t.topic))];
+      throw kafkaError(err, `write ${batch.reduce((n, t) => n + t.records.length, 0)} records`, topics.length === 1 ? topics[0] : topics.join(','));
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    try {
+      await this.producer.disconnect();
+    } catch (err) {
+      throw kafkaError(err, 'disconnect the producer');
+    }
+  }
+}
+
+function toMessage(r: ProducerRecord) {
+  return {
+    key: r.key ?? null,
+    value: r.value,
+    ...(r.headers !== undefined ? { headers: r.headers } : {}),
+    ...(r.partition !== undefined ? { partition: r.partition } : {}),
+  };
+}
+
+class KafkajsAdmin implements KafkaAdminLike {
+  constructor(private readonly admin: Admin) {}
+
+  async connect(): Promise<void> {
+    try {
+      await this.admin.connect();
+    } catch (err) {
+      throw kafkaError(err, 'connect the admin client');
+    }
+  }
+
+  async createTopics(topics: readonly TopicSpec[]): Promise<boolean> {
+    try {
+      return await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((t) => ({
+          topic: t.topic,
+          ...(t.numPartitions !== undefined ? { numPartitions: t.numPartitions } : {}),
+          ...(t.replicationFactor !== undefined ? { replicationFactor: t.replicationFactor } : {}),
+        })),
+      });
+    } catch (err) {
+      throw kafkaError(err, 'create topics', topics.map((t) => t.topic).join(','));
+    }
+  }
+
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    try {
+      await this.admin.deleteTopics({ topics: [...topics] });
+    } catch (err) {
+      throw kafkaError(err, 'delete topics', topics.join(','));
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    try {
+      await this.admin.disconnect();
+    } catch (err) {
+      throw kafkaError(err, 'disconnect the admin client');
+    }
+  }
+}
