@@ -61,10 +61,10 @@ function touch(target: number, sourceTask: number, values: unknown[], ids: numbe
 
 class TouchSink implements BatchSink {
   sum = 0;
-  tuple(target: number, sourceTask: number, _streamIndex: number, values: unknown[], ids: number[] | null): void {
-    this.sum += touch(target, sourceTask, values, ids);
+  tuple(target: number, sourceTask: number, _streamIndex: number, values: unknown[], rootLo: number, rootHi: number, idLo: number, idHi: number): void {
+    this.sum += touch(target, sourceTask, values, (rootLo | rootHi) === 0 ? null : [rootLo, rootHi, idLo, idHi]);
   }
-  ctl(): void {}
+  track(): void {}
 }
 
 const inputs = makeInputs();

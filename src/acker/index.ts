@@ -8,3 +8,4 @@ export { IdMap } from './id-map.ts';
 export { RotatingMap } from './rotating-map.ts';
 export { AckerLedger, ackerTaskFor } from './ledger.ts';
 export type { AckerSink } from './ledger.ts';
+export { SlotAllocator } from './slots.ts';

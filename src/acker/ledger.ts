@@ -1,6 +1,7 @@
 import { invariant } from '../errors/index.ts';
 import { idToHex } from './ids.ts';
 import { RotatingMap } from './rotating-map.ts';
+import { SlotAllocator } from './slots.ts';
 
 /**
  * Where the ledger reports what happened to a tree. Called synchronously from
@@ -12,15 +13,6 @@ export interface AckerSink {
   failed(spoutTask: number, rootLo: number, rootHi: number): void;
   timedOut(spoutTask: number, rootLo: number, rootHi: number): void;
   resetTimeout(spoutTask: number, rootLo: number, rootHi: number): void;
-}
-
-/** The state of one pending tree: the running XOR and who to tell. */
-class AckEntry {
-  valLo = 0;
-  valHi = 0;
-  /** -1 until the init message says which spout task emitted the root. */
-  spoutTask = -1;
-  failed = false;
 }
 
 /**
@@ -46,13 +38,22 @@ export class AckerLedger {
   timedOutCount = 0;
 
   private readonly sink: AckerSink;
-  private readonly pending: RotatingMap<AckEntry>;
+  /** Root -> slot of the columns below. */
+  private readonly pending: RotatingMap<number>;
+  // A pending tree's state in columns, not an object per tree: the running
+  // XOR, the spout task (-1 until the init names it), and whether it failed.
+  private valLo = new Uint32Array(1024);
+  private valHi = new Uint32Array(1024);
+  private spout = new Int32Array(1024);
+  private failed = new Uint8Array(1024);
+  private readonly slots: SlotAllocator;
   // Bound once here so rotate() creates no closure.
-  private readonly onExpire: (e: AckEntry, lo: number, hi: number) => void;
+  private readonly onExpire: (slot: number, lo: number, hi: number) => void;
 
   constructor(sink: AckerSink, numBuckets = 3) {
     this.sink = sink;
-    this.pending = new RotatingMap<AckEntry>(numBuckets);
+    this.pending = new RotatingMap<number>(numBuckets);
+    this.slots = new SlotAllocator(1024);
     this.onExpire = this.expire.bind(this);
   }
 
@@ -66,25 +67,25 @@ export class AckerLedger {
     // Messages are built only when a check fails: this runs once per tree.
     if (!(spoutTask >= 0) || !Number.isInteger(spoutTask)) invariant(false, `acker init with bad spout task ${spoutTask}`);
     const e = this.entry(rootLo, rootHi);
-    if (e.spoutTask >= 0) invariant(false, `acker got a second init for root ${idToHex(rootLo, rootHi)}`);
-    e.valLo = (e.valLo ^ xorLo) >>> 0;
-    e.valHi = (e.valHi ^ xorHi) >>> 0;
-    e.spoutTask = spoutTask;
+    if (this.spout[e]! >= 0) invariant(false, `acker got a second init for root ${idToHex(rootLo, rootHi)}`);
+    this.valLo[e] ^= xorLo;
+    this.valHi[e] ^= xorHi;
+    this.spout[e] = spoutTask;
     this.settle(e, rootLo, rootHi);
   }
 
   /** A bolt acked a tuple of this tree: its id for the root XOR its out-value. */
   ack(rootLo: number, rootHi: number, valLo: number, valHi: number): void {
     const e = this.entry(rootLo, rootHi);
-    e.valLo = (e.valLo ^ valLo) >>> 0;
-    e.valHi = (e.valHi ^ valHi) >>> 0;
+    this.valLo[e] ^= valLo;
+    this.valHi[e] ^= valHi;
     this.settle(e, rootLo, rootHi);
   }
 
   /** A bolt failed a tuple of this tree: the tree fails as soon as its spout is known. */
   fail(rootLo: number, rootHi: number): void {
     const e = this.entry(rootLo, rootHi);
-    e.failed = true;
+    this.failed[e] = 1;
     this.settle(e, rootLo, rootHi);
   }
 
@@ -98,7 +99,8 @@ export class AckerLedger {
     const e = this.pending.get(rootLo, rootHi);
     if (e === undefined) return;
     this.pending.touch(rootLo, rootHi);
-    if (e.spoutTask >= 0) this.sink.resetTimeout(e.spoutTask, rootLo >>> 0, rootHi >>> 0);
+    const task = this.spout[e]!;
+    if (task >= 0) this.sink.resetTimeout(task, rootLo >>> 0, rootHi >>> 0);
   }
 
   /** Expire the oldest bucket. Called by the runtime's clock, never per tuple. */
@@ -106,13 +108,35 @@ export class AckerLedger {
     this.pending.rotate(this.onExpire);
   }
 
-  private entry(rootLo: number, rootHi: number): AckEntry {
+  /** The slot of a root's entry, made (empty, spout unknown) if it has none. */
+  private entry(rootLo: number, rootHi: number): number {
     let e = this.pending.get(rootLo, rootHi);
     if (e === undefined) {
-      e = new AckEntry();
+      e = this.slots.take();
+      if (e >= this.spout.length) this.grow();
+      this.valLo[e] = 0;
+      this.valHi[e] = 0;
+      this.spout[e] = -1;
+      this.failed[e] = 0;
       this.pending.putNew(rootLo, rootHi, e);
     }
     return e;
+  }
+
+  private grow(): void {
+    const n = this.spout.length * 2;
+    const lo = new Uint32Array(n);
+    lo.set(this.valLo);
+    this.valLo = lo;
+    const hi = new Uint32Array(n);
+    hi.set(this.valHi);
+    this.valHi = hi;
+    const sp = new Int32Array(n);
+    sp.set(this.spout);
+    this.spout = sp;
+    const f = new Uint8Array(n);
+    f.set(this.failed);
+    this.failed = f;
   }
 
   /**
@@ -121,16 +145,19 @@ export class AckerLedger {
    * The entry leaves the map before the sink runs, so a sink that calls back
    * into the ledger sees it gone.
    */
-  private settle(e: AckEntry, rootLo: number, rootHi: number): void {
-    if (e.spoutTask < 0) return;
-    if (e.failed) {
+  private settle(e: number, rootLo: number, rootHi: number): void {
+    const task = this.spout[e]!;
+    if (task < 0) return;
+    if (this.failed[e] === 1) {
       this.pending.remove(rootLo, rootHi);
+      this.slots.give(e);
       this.failedCount++;
-      this.sink.failed(e.spoutTask, rootLo >>> 0, rootHi >>> 0);
-    } else if (e.valLo === 0 && e.valHi === 0) {
+      this.sink.failed(task, rootLo >>> 0, rootHi >>> 0);
+    } else if (this.valLo[e] === 0 && this.valHi[e] === 0) {
       this.pending.remove(rootLo, rootHi);
+      this.slots.give(e);
       this.completedCount++;
-      this.sink.completed(e.spoutTask, rootLo >>> 0, rootHi >>> 0);
+      this.sink.completed(task, rootLo >>> 0, rootHi >>> 0);
     }
   }
 
@@ -139,10 +166,12 @@ export class AckerLedger {
    * silently: its init never came (or came to a replaced acker), and the
    * spout's own timeout covers that root.
    */
-  private expire(e: AckEntry, lo: number, hi: number): void {
-    if (e.spoutTask < 0) return;
+  private expire(e: number, lo: number, hi: number): void {
+    this.slots.give(e);
+    const task = this.spout[e]!;
+    if (task < 0) return;
     this.timedOutCount++;
-    this.sink.timedOut(e.spoutTask, lo, hi);
+    this.sink.timedOut(task, lo, hi);
   }
 }
 

@@ -41,8 +41,17 @@ export type ErrorCode =
   | 'E_MODULE_LOAD'
   | 'E_NO_TOPOLOGY_EXPORT'
   | 'E_BAD_ARGUMENT'
+  // scheduling
+  | 'E_NO_ROOM'
+  // the control socket of a running topology
+  | 'E_NOT_RUNNING'
+  | 'E_ALREADY_RUNNING'
+  | 'E_STARTING'
+  | 'E_NO_REPLY'
   // lifecycle
   | 'E_BAD_STATE'
+  | 'E_HOST_START_TIMEOUT'
+  | 'E_NOT_COMPLETED'
   // invariants: a bug in squall, never an operating error
   | 'E_INVARIANT';
 

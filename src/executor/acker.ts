@@ -1,31 +1,33 @@
-import { invariant } from '../errors/index.ts';
-import type { HostLink } from '../kernel/index.ts';
-import { Executor } from '../kernel/index.ts';
-import {
-  Ctl,
-  CTL_ACK,
-  CTL_COMPLETED,
-  CTL_FAIL,
-  CTL_FAILED,
-  CTL_INIT,
-  CTL_RESET,
-  CTL_ROTATE,
-  CTL_TIMED_OUT,
-} from '../kernel/index.ts';
-import type { AckerSink } from '../acker/index.ts';
 import { AckerLedger } from '../acker/index.ts';
+import type { AckerSink } from '../acker/index.ts';
+import { invariant } from '../errors/index.ts';
+import {
+  Executor,
+  SIG_ROTATE,
+  Signal,
+  TRACK_ACK,
+  TRACK_COMPLETED,
+  TRACK_FAIL,
+  TRACK_FAILED,
+  TRACK_INIT,
+  TRACK_RESET,
+  TRACK_TIMED_OUT,
+  TRACK_WORDS,
+} from '../kernel/index.ts';
+import type { HostLink, Message, TrackBatch, TrackOutbox } from '../kernel/index.ts';
 
 /**
- * One acker task (the `__acker` system component): feeds tracking messages
- * to its ledger and tells spout tasks the outcome of their trees. The ledger
- * is rotated by a ROTATE message every messageTimeoutMs / (buckets - 1).
+ * One acker task (the `__acker` system component): feeds batches of
+ * tracking records to its ledger and tells spout tasks the outcome of their
+ * trees, in batches of its own flushed at the end of each slice. The ledger
+ * is rotated by a ROTATE signal every messageTimeoutMs / (buckets - 1).
  */
-export class AckerExecutor extends Executor<Ctl> {
+export class AckerExecutor extends Executor<Message> {
   readonly ledger: AckerLedger;
 
   constructor(taskId: number, host: HostLink, capacity: number, buckets: number) {
     super(taskId, '__acker', 'acker', host, capacity);
-    this.ledger = new AckerLedger(new SpoutNotifier(host, taskId), buckets);
+    this.ledger = new AckerLedger(new SpoutNotifier(this.track, taskId), buckets);
   }
 
   async start(): Promise<void> {}
@@ -38,48 +40,64 @@ export class AckerExecutor extends Executor<Ctl> {
     while (n < budget && mb.size > 0) {
       const m = mb.shift();
       n++;
-      switch (m.kind) {
-        case CTL_INIT:
-          ledger.init(m.lo, m.hi, m.vlo, m.vhi, m.task);
+      if (m instanceof Signal) {
+        invariant(m.kind === SIG_ROTATE, `acker task ${this.taskId} got signal ${m.kind}`);
+        ledger.rotate();
+        continue;
+      }
+      this.apply(ledger, m as TrackBatch);
+      this.host.trackPool.give(m as TrackBatch);
+    }
+    if (this.track.pending) n += this.track.flush();
+    return n;
+  }
+
+  // in critical path: one pass over the batch's words.
+  private apply(ledger: AckerLedger, b: TrackBatch): void {
+    const d = b.data;
+    const end = b.count * TRACK_WORDS;
+    for (let o = 0; o < end; o += TRACK_WORDS) {
+      const head = d[o]!;
+      const lo = d[o + 1]!;
+      const hi = d[o + 2]!;
+      switch (head & 7) {
+        case TRACK_ACK:
+          ledger.ack(lo, hi, d[o + 3]!, d[o + 4]!);
           break;
-        case CTL_ACK:
-          ledger.ack(m.lo, m.hi, m.vlo, m.vhi);
+        case TRACK_INIT:
+          ledger.init(lo, hi, d[o + 3]!, d[o + 4]!, head >>> 3);
           break;
-        case CTL_FAIL:
-          ledger.fail(m.lo, m.hi);
+        case TRACK_FAIL:
+          ledger.fail(lo, hi);
           break;
-        case CTL_RESET:
-          ledger.resetTimeout(m.lo, m.hi);
-          break;
-        case CTL_ROTATE:
-          ledger.rotate();
+        case TRACK_RESET:
+          ledger.resetTimeout(lo, hi);
           break;
         default:
-          invariant(false, `acker task ${this.taskId} got control message kind ${m.kind}`);
+          invariant(false, `acker task ${this.taskId} got tracking record kind ${head & 7}`);
       }
     }
-    this.executed += n;
-    return n;
+    this.executed += b.count;
   }
 }
 
-/** Tells spout tasks the outcome of their trees. */
+/** Tells spout tasks the outcome of their trees, batched per spout task. */
 class SpoutNotifier implements AckerSink {
   constructor(
-    private readonly host: HostLink,
+    private readonly out: TrackOutbox,
     private readonly taskId: number,
   ) {}
 
   completed(spoutTask: number, rootLo: number, rootHi: number): void {
-    this.host.deliver(spoutTask, new Ctl(CTL_COMPLETED, rootLo, rootHi, 0, 0, this.taskId));
+    this.out.add(spoutTask, TRACK_COMPLETED, this.taskId, rootLo, rootHi, 0, 0);
   }
   failed(spoutTask: number, rootLo: number, rootHi: number): void {
-    this.host.deliver(spoutTask, new Ctl(CTL_FAILED, rootLo, rootHi, 0, 0, this.taskId));
+    this.out.add(spoutTask, TRACK_FAILED, this.taskId, rootLo, rootHi, 0, 0);
   }
   timedOut(spoutTask: number, rootLo: number, rootHi: number): void {
-    this.host.deliver(spoutTask, new Ctl(CTL_TIMED_OUT, rootLo, rootHi, 0, 0, this.taskId));
+    this.out.add(spoutTask, TRACK_TIMED_OUT, this.taskId, rootLo, rootHi, 0, 0);
   }
   resetTimeout(spoutTask: number, rootLo: number, rootHi: number): void {
-    this.host.deliver(spoutTask, new Ctl(CTL_RESET, rootLo, rootHi, 0, 0, this.taskId));
+    this.out.add(spoutTask, TRACK_RESET, this.taskId, rootLo, rootHi, 0, 0);
   }
 }

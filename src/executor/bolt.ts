@@ -1,14 +1,11 @@
 import { ackerTaskFor } from '../acker/index.ts';
-import { SquallError } from '../errors/index.ts';
-import type { HostLink } from '../kernel/index.ts';
-import { Executor } from '../kernel/index.ts';
-import { Ctl, CTL_ACK, CTL_FAIL, CTL_RESET } from '../kernel/index.ts';
-import type { OutStream } from '../kernel/index.ts';
-import { checkEmit, directTaskError, notDirectError, undeclaredStream } from '../kernel/index.ts';
-import type { TopologyContext } from '../topology/index.ts';
-import { Tuple } from '../tuple/index.ts';
 import type { Anchors, BasicBolt, BasicOutputCollector, Bolt, OutputCollector } from '../bolt/index.ts';
 import { FailedError, isBasicBolt } from '../bolt/index.ts';
+import { SquallError } from '../errors/index.ts';
+import { checkEmit, directTaskError, Executor, notDirectError, TRACK_FAIL, TRACK_RESET, undeclaredStream } from '../kernel/index.ts';
+import type { HostLink, OutStream } from '../kernel/index.ts';
+import type { TopologyContext } from '../topology/index.ts';
+import { Tuple } from '../tuple/index.ts';
 
 const SETTLED_ACKED = 1;
 const SETTLED_FAILED = 2;
@@ -69,6 +66,7 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
         this.execute(bolt, input);
       }
     }
+    if (this.track.pending) n += this.track.flush();
     return n;
   }
 
@@ -102,41 +100,50 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     this.send(s, values, anchors, taskId);
   }
 
+  // in critical path: one merged record per root per slice, no objects.
   ack(input: Tuple): void {
     if (input.settled !== 0) return; // acked or failed already: once only
     input.settled = SETTLED_ACKED;
     this.acked++;
-    const ids = input.ids;
-    if (ids === null) return;
+    if ((input.rootLo | input.rootHi) === 0) return;
     const outLo = input.outLo;
     const outHi = input.outHi;
-    for (let i = 0; i < ids.length; i += 4) {
-      const lo = ids[i]!;
-      const hi = ids[i + 1]!;
-      this.host.deliver(ackerTaskFor(lo, hi, this.ackers), new Ctl(CTL_ACK, lo, hi, (ids[i + 2]! ^ outLo) >>> 0, (ids[i + 3]! ^ outHi) >>> 0, this.taskId));
+    const lo = input.rootLo;
+    const hi = input.rootHi;
+    this.track.ack(ackerTaskFor(lo, hi, this.ackers), this.taskId, lo, hi, (input.idLo ^ outLo) >>> 0, (input.idHi ^ outHi) >>> 0);
+    const more = input.more;
+    if (more === null) return;
+    for (let i = 0; i < more.length; i += 4) {
+      const mlo = more[i]!;
+      const mhi = more[i + 1]!;
+      this.track.ack(ackerTaskFor(mlo, mhi, this.ackers), this.taskId, mlo, mhi, (more[i + 2]! ^ outLo) >>> 0, (more[i + 3]! ^ outHi) >>> 0);
     }
   }
 
+  /** A fail is sent at once, not at the end of the slice: its spout should hear of it soon. */
   fail(input: Tuple): void {
     if (input.settled !== 0) return;
     input.settled = SETTLED_FAILED;
     this.failed++;
-    const ids = input.ids;
-    if (ids === null) return;
-    for (let i = 0; i < ids.length; i += 4) {
-      const lo = ids[i]!;
-      const hi = ids[i + 1]!;
-      this.host.deliver(ackerTaskFor(lo, hi, this.ackers), new Ctl(CTL_FAIL, lo, hi, 0, 0, this.taskId));
-    }
+    if ((input.rootLo | input.rootHi) === 0) return;
+    this.sendEach(input, TRACK_FAIL);
+    this.track.flush();
   }
 
   resetTimeout(input: Tuple): void {
-    const ids = input.ids;
-    if (ids === null || input.settled !== 0) return;
-    for (let i = 0; i < ids.length; i += 4) {
-      const lo = ids[i]!;
-      const hi = ids[i + 1]!;
-      this.host.deliver(ackerTaskFor(lo, hi, this.ackers), new Ctl(CTL_RESET, lo, hi, 0, 0, this.taskId));
+    if ((input.rootLo | input.rootHi) === 0 || input.settled !== 0) return;
+    this.sendEach(input, TRACK_RESET);
+  }
+
+  /** One record of `kind` for each root of the input. */
+  private sendEach(input: Tuple, kind: number): void {
+    const lo = input.rootLo;
+    const hi = input.rootHi;
+    this.track.add(ackerTaskFor(lo, hi, this.ackers), kind, this.taskId, lo, hi, 0, 0);
+    const more = input.more;
+    if (more === null) return;
+    for (let i = 0; i < more.length; i += 4) {
+      this.track.add(ackerTaskFor(more[i]!, more[i + 1]!, this.ackers), kind, this.taskId, more[i]!, more[i + 1]!, 0, 0);
     }
   }
 
@@ -157,12 +164,16 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     } else if (anchors instanceof Tuple) {
       single = anchors;
       this.checkAnchor(single, s);
-      tracked = single.ids !== null;
+      tracked = (single.rootLo | single.rootHi) !== 0;
     } else {
       many = anchors;
       for (let a = 0; a < many.length; a++) {
         this.checkAnchor(many[a]!, s);
-        if (many[a]!.ids !== null) tracked = true;
+        if ((many[a]!.rootLo | many[a]!.rootHi) !== 0) tracked = true;
+      }
+      if (tracked && many.length === 1) {
+        single = many[0]!;
+        many = null;
       }
     }
     const host = this.host;
@@ -171,17 +182,11 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     for (let r = 0; r < nRoutes; r++) {
       const targets = s.route(r, values, directTask);
       for (let i = 0; i < targets.length; i++) {
-        let tupleIds: number[] | null = null;
-        if (tracked) {
-          if (single !== null && single.ids!.length === 4) {
-            tupleIds = this.linkOne(single);
-          } else {
-            tupleIds = [];
-            if (single !== null) this.link(single, tupleIds);
-            else for (let a = 0; a < many!.length; a++) this.link(many![a]!, tupleIds);
-          }
-        }
-        host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId, tupleIds));
+        let t: Tuple;
+        if (!tracked) t = new Tuple(values, s.desc, this.taskId);
+        else if (single !== null && single.more === null) t = this.childOfOne(single, values, s);
+        else t = this.childOfMany(single, many, values, s);
+        host.deliver(targets[i]!, t);
         this.transferred++;
       }
     }
@@ -189,32 +194,44 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
   }
 
   /**
-   * Make a new tuple part of an anchor's trees. A new edge per anchor, as in
-   * Storm: one edge shared by two anchors of the same root would cancel out
-   * of the child's id, and the tree could complete before the child is done.
+   * The common case, one anchor of one tree: a new edge id, XORed into the
+   * anchor's out value, is the child's id for the anchor's root.
    */
-  private link(anchor: Tuple, tupleIds: number[]): void {
-    const aIds = anchor.ids;
-    if (aIds === null) return;
+  private childOfOne(anchor: Tuple, values: unknown[], s: OutStream): Tuple {
     const idSource = this.host.ids;
     idSource.next();
     const eLo = idSource.lo;
     const eHi = idSource.hi;
     anchor.outLo ^= eLo;
     anchor.outHi ^= eHi;
-    for (let k = 0; k < aIds.length; k += 4) addEdge(tupleIds, aIds[k]!, aIds[k + 1]!, eLo, eHi);
+    return new Tuple(values, s.desc, this.taskId, anchor.rootLo, anchor.rootHi, eLo, eHi, null);
   }
 
-  /** The common case, one anchor of one tree: the child's ids in one literal. */
-  private linkOne(anchor: Tuple): number[] {
-    const aIds = anchor.ids!;
+  /**
+   * Several anchors, or an anchor of several trees. A new edge per anchor, as
+   * in Storm: one edge shared by two anchors of the same root would cancel
+   * out of the child's id, and the tree could complete before the child is
+   * done. The child's ids per root collect in one flat list first.
+   */
+  private childOfMany(single: Tuple | null, many: readonly Tuple[] | null, values: unknown[], s: OutStream): Tuple {
+    const ids: number[] = [];
+    if (single !== null) this.link(single, ids);
+    else for (let a = 0; a < many!.length; a++) this.link(many![a]!, ids);
+    const more = ids.length > 4 ? ids.slice(4) : null;
+    return new Tuple(values, s.desc, this.taskId, ids[0]!, ids[1]!, ids[2]!, ids[3]!, more);
+  }
+
+  private link(anchor: Tuple, ids: number[]): void {
+    if ((anchor.rootLo | anchor.rootHi) === 0) return;
     const idSource = this.host.ids;
     idSource.next();
     const eLo = idSource.lo;
     const eHi = idSource.hi;
     anchor.outLo ^= eLo;
     anchor.outHi ^= eHi;
-    return [aIds[0]!, aIds[1]!, eLo, eHi];
+    addEdge(ids, anchor.rootLo, anchor.rootHi, eLo, eHi);
+    const more = anchor.more;
+    if (more !== null) for (let k = 0; k < more.length; k += 4) addEdge(ids, more[k]!, more[k + 1]!, eLo, eHi);
   }
 
   private checkAnchor(anchor: Tuple, s: OutStream): void {

@@ -1,32 +1,30 @@
-import { ackerTaskFor, RotatingMap } from '../acker/index.ts';
+import { ackerTaskFor, RotatingMap, SlotAllocator } from '../acker/index.ts';
 import { invariant } from '../errors/index.ts';
-import { Histogram } from '../kernel/index.ts';
-import type { HostLink } from '../kernel/index.ts';
-import { Executor } from '../kernel/index.ts';
-import type { Ctl } from '../kernel/index.ts';
 import {
-  Ctl as CtlMsg,
-  CTL_ACTIVATE,
-  CTL_COMPLETED,
-  CTL_DEACTIVATE,
-  CTL_FAILED,
-  CTL_INIT,
-  CTL_RESET,
-  CTL_ROTATE,
-  CTL_TIMED_OUT,
+  checkEmit,
+  directTaskError,
+  Executor,
+  Histogram,
+  notDirectError,
+  SIG_ACTIVATE,
+  SIG_DEACTIVATE,
+  SIG_ROTATE,
+  Signal,
+  TRACK_COMPLETED,
+  TRACK_FAILED,
+  TRACK_INIT,
+  TRACK_RESET,
+  TRACK_TIMED_OUT,
+  TRACK_WORDS,
+  undeclaredStream,
 } from '../kernel/index.ts';
-import type { OutStream } from '../kernel/index.ts';
-import { checkEmit, directTaskError, notDirectError, undeclaredStream } from '../kernel/index.ts';
+import type { HostLink, Message, OutStream, TrackBatch } from '../kernel/index.ts';
+import type { Spout, SpoutOutputCollector } from '../spout/index.ts';
 import type { TopologyContext } from '../topology/index.ts';
 import { Tuple } from '../tuple/index.ts';
-import type { Spout, SpoutOutputCollector } from '../spout/index.ts';
 
-class PendingTree {
-  constructor(
-    readonly msgId: unknown,
-    readonly startMs: number,
-  ) {}
-}
+/** Complete latency is measured on 1 tree in LATENCY_SAMPLE (a power of two): two clock reads per tree cost more than a null bolt's whole execute. */
+const LATENCY_SAMPLE = 8;
 
 /** Rotating buckets of the pending map (see RotatingMap): expiry within [T, 1.5T]. */
 export const TIMEOUT_BUCKETS = 3;
@@ -37,9 +35,15 @@ export const TIMEOUT_BUCKETS = 3;
  * the spout ack or fail. It keeps its own timeout map as Storm does, so a
  * tree whose acker was lost still times out.
  */
-export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector {
+export class SpoutExecutor extends Executor<Message> implements SpoutOutputCollector {
   private spout: Spout | null = null;
-  private readonly pendingMap = new RotatingMap<PendingTree>(TIMEOUT_BUCKETS);
+  /** Root -> slot; a pending tree's message id and (sampled) start time live in the columns below. */
+  private readonly pendingMap = new RotatingMap<number>(TIMEOUT_BUCKETS);
+  private readonly slots = new SlotAllocator(1024);
+  private msgIds: unknown[] = [];
+  /** Emit time of the tree in a slot, or -1 when its latency is not sampled. */
+  private starts = new Float64Array(1024);
+  private sampleTick = 0;
   private readonly ackers: readonly number[];
   private readonly tracking: boolean;
   /** Message ids to ack right away (no acker, or no subscriber): delivered after nextTuple returns, never inside it. */
@@ -163,14 +167,14 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
     for (let r = 0; r < nRoutes; r++) {
       const targets = s.route(r, values, directTask);
       for (let i = 0; i < targets.length; i++) {
-        let tupleIds: number[] | null = null;
         if (tracked) {
           ids.next();
           xorLo ^= ids.lo;
           xorHi ^= ids.hi;
-          tupleIds = [rootLo, rootHi, ids.lo, ids.hi];
+          host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId, rootLo, rootHi, ids.lo, ids.hi, null));
+        } else {
+          host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId));
         }
-        host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId, tupleIds));
         sent++;
       }
     }
@@ -183,8 +187,16 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
       return;
     }
     // A root drawn just now is in no bucket (a clash of 64-bit random ids is not a case to handle).
-    this.pendingMap.putNew(rootLo, rootHi, new PendingTree(msgId, host.clock.now()));
-    host.deliver(ackerTaskFor(rootLo, rootHi, this.ackers), new CtlMsg(CTL_INIT, rootLo, rootHi, xorLo >>> 0, xorHi >>> 0, this.taskId));
+    const slot = this.slots.take();
+    if (slot >= this.starts.length) {
+      const grown = new Float64Array(this.starts.length * 2);
+      grown.set(this.starts);
+      this.starts = grown;
+    }
+    this.msgIds[slot] = msgId;
+    this.starts[slot] = (++this.sampleTick & (LATENCY_SAMPLE - 1)) === 1 ? host.clock.now() : -1;
+    this.pendingMap.putNew(rootLo, rootHi, slot);
+    this.track.add(ackerTaskFor(rootLo, rootHi, this.ackers), TRACK_INIT, this.taskId, rootLo, rootHi, xorLo >>> 0, xorHi >>> 0);
   }
 
   // --- actor loop ----------------------------------------------------------
@@ -193,35 +205,42 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
     const spout = this.spout!;
     const mb = this.mailbox;
     let work = 0;
+    // Outcomes first: they free pending slots and never wait behind nextTuple.
     while (mb.size > 0 && work < budget) {
-      this.handle(spout, mb.shift());
+      const m = mb.shift();
+      if (m instanceof Signal) this.signal(spout, m);
+      else this.outcomes(spout, m as TrackBatch);
       work++;
     }
     if (this.immediate.length > 0 || this.immediateFails.length > 0) work += this.flushImmediate(spout);
-    if (!this.active) return work;
     let calls = 0;
-    while (calls < budget) {
-      if (this.pendingMap.size >= this.maxPending || !this.downstreamHasRoom()) break;
-      if (this.idleUntil !== 0) {
-        if (performance.now() < this.idleUntil) break;
-        this.idleUntil = 0;
+    if (this.active) {
+      while (calls < budget) {
+        if (this.pendingMap.size >= this.maxPending || !this.downstreamHasRoom()) break;
+        if (this.idleUntil !== 0) {
+          if (performance.now() < this.idleUntil) break;
+          this.idleUntil = 0;
+        }
+        const before = this.emitted;
+        try {
+          spout.nextTuple();
+        } catch (err) {
+          this.reportError(err);
+        }
+        calls++;
+        if (this.immediate.length > 0 || this.immediateFails.length > 0) this.flushImmediate(spout);
+        if (this.emitted === before) {
+          // Nothing to emit: back off 1, 2, 4 ... spoutIdleMaxMs ms so an idle spout sleeps.
+          // The call that found nothing is not work: a host with only idle spouts is quiet.
+          calls--;
+          this.idleMs = this.idleMs === 0 ? 1 : Math.min(this.idleMs * 2, this.idleMaxMs);
+          this.idleUntil = this.host.manual ? 0 : performance.now() + this.idleMs;
+          break;
+        }
+        this.idleMs = 0;
       }
-      const before = this.emitted;
-      try {
-        spout.nextTuple();
-      } catch (err) {
-        this.reportError(err);
-      }
-      calls++;
-      if (this.immediate.length > 0 || this.immediateFails.length > 0) this.flushImmediate(spout);
-      if (this.emitted === before) {
-        // Nothing to emit: back off 1, 2, 4 ... spoutIdleMaxMs ms so an idle spout sleeps.
-        this.idleMs = this.idleMs === 0 ? 1 : Math.min(this.idleMs * 2, this.idleMaxMs);
-        this.idleUntil = performance.now() + this.idleMs;
-        break;
-      }
-      this.idleMs = 0;
     }
+    if (this.track.pending) work += this.track.flush();
     return work + calls;
   }
 
@@ -240,52 +259,70 @@ export class SpoutExecutor extends Executor<Ctl> implements SpoutOutputCollector
     return acks.length + fails.length;
   }
 
-  private handle(spout: Spout, m: Ctl): void {
-    switch (m.kind) {
-      case CTL_COMPLETED: {
-        const p = this.pendingMap.remove(m.lo, m.hi);
-        if (p === undefined) return; // already timed out here
+  // in critical path: one pass over a batch of outcomes from an acker.
+  private outcomes(spout: Spout, b: TrackBatch): void {
+    const d = b.data;
+    const end = b.count * TRACK_WORDS;
+    const map = this.pendingMap;
+    for (let o = 0; o < end; o += TRACK_WORDS) {
+      const kind = d[o]! & 7;
+      const lo = d[o + 1]!;
+      const hi = d[o + 2]!;
+      if (kind === TRACK_RESET) {
+        map.touch(lo, hi);
+        continue;
+      }
+      const slot = map.remove(lo, hi);
+      if (slot === undefined) continue; // already timed out here
+      const start = this.starts[slot]!;
+      const msgId = this.release(slot);
+      this.idleUntil = 0;
+      if (kind === TRACK_COMPLETED) {
         this.acked++;
-        this.latency.recordMs(this.host.clock.now() - p.startMs);
-        this.idleUntil = 0;
-        this.callAck(spout, p.msgId);
-        return;
-      }
-      case CTL_FAILED:
-      case CTL_TIMED_OUT: {
-        const p = this.pendingMap.remove(m.lo, m.hi);
-        if (p === undefined) return;
-        if (m.kind === CTL_FAILED) this.failed++;
+        if (start >= 0) this.latency.recordMs(this.host.clock.now() - start);
+        this.callAck(spout, msgId);
+      } else {
+        invariant(kind === TRACK_FAILED || kind === TRACK_TIMED_OUT, `spout task ${this.taskId} got tracking record kind ${kind}`);
+        if (kind === TRACK_FAILED) this.failed++;
         else this.timedOut++;
-        this.idleUntil = 0;
-        this.callFail(spout, p.msgId);
-        return;
+        this.callFail(spout, msgId);
       }
-      case CTL_RESET:
-        this.pendingMap.touch(m.lo, m.hi);
-        return;
-      case CTL_ROTATE:
+    }
+    this.host.trackPool.give(b);
+  }
+
+  /** Free a pending tree's slot and return its message id. */
+  private release(slot: number): unknown {
+    const msgId = this.msgIds[slot];
+    this.msgIds[slot] = undefined;
+    this.slots.give(slot);
+    return msgId;
+  }
+
+  private signal(spout: Spout, m: Signal): void {
+    switch (m.kind) {
+      case SIG_ROTATE:
         this.pendingMap.rotate(this.expire);
         return;
-      case CTL_ACTIVATE:
+      case SIG_ACTIVATE:
         if (this.active) return;
         this.active = true;
         this.idleUntil = 0;
         this.guard(() => spout.activate?.());
         return;
-      case CTL_DEACTIVATE:
+      case SIG_DEACTIVATE:
         if (!this.active) return;
         this.active = false;
         this.guard(() => spout.deactivate?.());
         return;
       default:
-        invariant(false, `spout task ${this.taskId} got control message kind ${m.kind}`);
+        invariant(false, `spout task ${this.taskId} got signal ${m.kind}`);
     }
   }
 
-  private readonly expire = (p: PendingTree): void => {
+  private readonly expire = (slot: number): void => {
     this.timedOut++;
-    this.callFail(this.spout!, p.msgId);
+    this.callFail(this.spout!, this.release(slot));
   };
 
   private callAck(spout: Spout, msgId: unknown): void {

@@ -1,14 +1,18 @@
 import type { Plan } from '../scheduler/index.ts';
 import type { ComponentDef, Topology, TopologyConfig } from '../topology/index.ts';
 import type { TopologyContext } from '../topology/index.ts';
+import { SquallError } from '../errors/index.ts';
 import type { HostLink } from './host-link.ts';
 import { Mailbox } from './mailbox.ts';
 import type { OutStream } from './outputs.ts';
+import { TrackOutbox } from './track-outbox.ts';
 
 /**
  * An executor is an actor: it owns one task's state and mailbox and handles
  * one message at a time. The host calls `runSlice` to let it work through a
- * bounded number of messages, so no task can starve another.
+ * bounded number of messages, sized from the task's measured cost per
+ * message so that every task gets a fair share of time, not of messages.
+ * Tracking records it produces go out in batches at the end of the slice.
  */
 export abstract class Executor<M> {
   readonly mailbox: Mailbox<M>;
@@ -24,6 +28,10 @@ export abstract class Executor<M> {
   /** Sampled execute times (bolts): their sum and count. */
   sampledMs = 0;
   samples = 0;
+  /** Outgoing tracking records, flushed at the end of each slice. */
+  readonly track: TrackOutbox;
+  /** The host's estimate of what one message (or nextTuple call) costs this task, in ms. */
+  msPerMessage = 0.001;
 
   constructor(
     readonly taskId: number,
@@ -33,6 +41,7 @@ export abstract class Executor<M> {
     capacity: number,
   ) {
     this.mailbox = new Mailbox<M>(capacity);
+    this.track = new TrackOutbox(host, host.taskCount);
   }
 
   /** Work through at most `budget` messages or emits; return how many. */
@@ -71,7 +80,14 @@ export function makeContext(
     random: host.random,
     outputFields(stream = 'default') {
       const s = outputs.get(stream);
-      if (!s) throw new RangeError(`'${def.id}' declares no stream '${stream}'`);
+      if (!s) {
+        throw new SquallError({
+          code: 'E_UNKNOWN_STREAM',
+          component: def.id,
+          stream,
+          message: `'${def.id}' declares no stream '${stream}'; it declares: ${[...outputs.keys()].join(', ') || 'none'}`,
+        });
+      }
       return s.fields;
     },
   };

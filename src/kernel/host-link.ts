@@ -1,13 +1,15 @@
 import type { IdSource } from '../acker/index.ts';
 import type { Tuple } from '../tuple/index.ts';
-import type { Clock } from '../runtime/index.ts';
-import type { Ctl } from './messages.ts';
-import type { RandomSource } from '../runtime/index.ts';
+import type { Clock, RandomSource } from '../runtime/index.ts';
+import type { Signal, TrackBatch, TrackPool } from './messages.ts';
 
 /** Records every emitted tuple, for the testing kit. */
 export interface CaptureSink {
   record(component: string, stream: string, task: number, values: readonly unknown[]): void;
 }
+
+/** Anything a mailbox holds. */
+export type Message = Tuple | TrackBatch | Signal;
 
 /** What an executor needs from the host that runs it. */
 export interface HostLink {
@@ -16,7 +18,15 @@ export interface HostLink {
   readonly ids: IdSource;
   readonly capture: CaptureSink | null;
   readonly ackerTasks: readonly number[];
+  /** Free tracking batches of this host. */
+  readonly trackPool: TrackPool;
+  /** Manual stepping: the caller drives the host, so nothing may wait on real time (idle backoff). */
+  readonly manual: boolean;
+  /** Highest task id of the topology (task ids are 1..taskCount). */
+  readonly taskCount: number;
   /** Put a message in a task's mailbox (here, or on another host). */
-  deliver(task: number, msg: Tuple | Ctl): void;
+  deliver(task: number, msg: Message): void;
+  /** Run a turn soon (outside a turn; inside one it is a no-op). */
+  wakeUp(): void;
   reportError(component: string, task: number, error: unknown): void;
 }

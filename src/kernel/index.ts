@@ -10,5 +10,6 @@ export { Executor, makeContext } from './executor.ts';
 export { Mailbox } from './mailbox.ts';
 export { Histogram } from './histogram.ts';
 export * from './messages.ts';
+export { TrackOutbox } from './track-outbox.ts';
 export { OutStream, buildOutputs, buildStreamTable, checkEmit, directTaskError, notDirectError, undeclaredStream } from './outputs.ts';
-export type { CaptureSink, HostLink } from './host-link.ts';
+export type { CaptureSink, HostLink, Message } from './host-link.ts';

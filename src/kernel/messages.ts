@@ -1,30 +1,87 @@
 /**
- * Control messages between tasks: tracking traffic to the ackers, outcomes
- * from the ackers to the spouts, and system signals. Data travels as Tuple.
- * One class with a numeric kind keeps the mailbox handling monomorphic.
+ * What lands in a task's mailbox besides tuples: batches of tracking records
+ * (executor -> acker, acker -> spout) and signals from the host (rotate the
+ * timeout buckets, activate, deactivate). Data travels as Tuple.
+ *
+ * A tracking record is five u32 words: kind and task packed in the first
+ * (`task << 3 | kind`), then the root id's halves and a value's halves.
+ * The same records sit in a local batch and in the batch codec's wire
+ * format, so a batch crosses a thread as one copy of its words.
  */
-export const CTL_INIT = 1; // spout → acker: lo,hi = root; vlo,vhi = XOR of edges; task = spout task
-export const CTL_ACK = 2; // bolt → acker: vlo,vhi = input id ^ out value
-export const CTL_FAIL = 3; // bolt → acker
-export const CTL_RESET = 4; // bolt → acker → spout: restart the tree's timeout
-export const CTL_COMPLETED = 5; // acker → spout
-export const CTL_FAILED = 6; // acker → spout
-export const CTL_TIMED_OUT = 7; // acker → spout
-export const CTL_ROTATE = 8; // clock → acker, spout: expire the oldest timeout bucket
-export const CTL_ACTIVATE = 9; // run → spout
-export const CTL_DEACTIVATE = 10; // run → spout
+export const TRACK_INIT = 1; // spout -> acker: root; value = XOR of the root's edges; task = spout task
+export const TRACK_ACK = 2; // executor -> acker: root; value = input id ^ out value (merged by XOR per root)
+export const TRACK_FAIL = 3; // executor -> acker: root
+export const TRACK_RESET = 4; // executor -> acker -> spout: restart the tree's timeout
+export const TRACK_COMPLETED = 5; // acker -> spout
+export const TRACK_FAILED = 6; // acker -> spout
+export const TRACK_TIMED_OUT = 7; // acker -> spout
 
-export class Ctl {
-  constructor(
-    public kind: number,
-    public lo: number,
-    public hi: number,
-    public vlo: number,
-    public vhi: number,
-    public task: number,
-  ) {}
+/** u32 words per record. */
+export const TRACK_WORDS = 5;
+/** Records a batch holds before it must be flushed (the outbox flushes earlier, at the end of a slice). */
+export const TRACK_BATCH_RECORDS = 512;
+
+/**
+ * A batch of tracking records for one task. Batches are pooled per host
+ * (TrackPool): the receiver hands a batch back once it has read it, so the
+ * steady state allocates nothing.
+ */
+export class TrackBatch {
+  readonly data = new Uint32Array(TRACK_BATCH_RECORDS * TRACK_WORDS);
+  count = 0;
+
+  get full(): boolean {
+    return this.count === TRACK_BATCH_RECORDS;
+  }
+
+  /** Append one record; the caller checks `full` first. */
+  push(kind: number, task: number, lo: number, hi: number, vlo: number, vhi: number): number {
+    const i = this.count++;
+    const o = i * TRACK_WORDS;
+    const d = this.data;
+    d[o] = (task << 3) | kind;
+    d[o + 1] = lo;
+    d[o + 2] = hi;
+    d[o + 3] = vlo;
+    d[o + 4] = vhi;
+    return i;
+  }
 }
 
-export const ROTATE = new Ctl(CTL_ROTATE, 0, 0, 0, 0, -1);
-export const ACTIVATE = new Ctl(CTL_ACTIVATE, 0, 0, 0, 0, -1);
-export const DEACTIVATE = new Ctl(CTL_DEACTIVATE, 0, 0, 0, 0, -1);
+/** The kind of record i of a batch's words. */
+export function recordKind(data: Uint32Array, i: number): number {
+  return data[i * TRACK_WORDS]! & 7;
+}
+
+/** The task of record i. */
+export function recordTask(data: Uint32Array, i: number): number {
+  return data[i * TRACK_WORDS]! >>> 3;
+}
+
+/** Free batches of one host, so tracking allocates nothing once warm. */
+export class TrackPool {
+  private readonly free: TrackBatch[] = [];
+
+  take(): TrackBatch {
+    return this.free.pop() ?? new TrackBatch();
+  }
+
+  give(b: TrackBatch): void {
+    b.count = 0;
+    // Keep what a busy host cycles through; more would only be garbage later.
+    if (this.free.length < 256) this.free.push(b);
+  }
+}
+
+/** A message from the host itself: never crosses threads. */
+export class Signal {
+  constructor(readonly kind: number) {}
+}
+
+export const SIG_ROTATE = 1; // clock -> acker, spout: expire the oldest timeout bucket
+export const SIG_ACTIVATE = 2; // run -> spout
+export const SIG_DEACTIVATE = 3; // run -> spout
+
+export const ROTATE = new Signal(SIG_ROTATE);
+export const ACTIVATE = new Signal(SIG_ACTIVATE);
+export const DEACTIVATE = new Signal(SIG_DEACTIVATE);

@@ -1,31 +1,33 @@
 import { IdSource } from '../acker/index.ts';
-import { AckerExecutor, BoltExecutor, SpoutExecutor, TIMEOUT_BUCKETS } from '../executor/index.ts';
 import type { BasicBolt, Bolt } from '../bolt/index.ts';
+import { AckerExecutor, BoltExecutor, SpoutExecutor, TIMEOUT_BUCKETS } from '../executor/index.ts';
+import { ACTIVATE, buildOutputs, buildStreamTable, DEACTIVATE, makeContext, ROTATE, TrackPool } from '../kernel/index.ts';
+import type { CaptureSink, Executor, HostLink, Message } from '../kernel/index.ts';
 import type { Plan } from '../scheduler/index.ts';
 import type { Spout } from '../spout/index.ts';
 import type { Topology } from '../topology/index.ts';
 import { TICK_DESC, Tuple } from '../tuple/index.ts';
 import type { StreamDesc } from '../tuple/index.ts';
 import type { Clock } from './clock.ts';
-import type { Executor } from '../kernel/index.ts';
-import { makeContext } from '../kernel/index.ts';
-import type { CaptureSink, HostLink } from '../kernel/index.ts';
-import type { Ctl } from '../kernel/index.ts';
-import { ACTIVATE, DEACTIVATE, ROTATE } from '../kernel/index.ts';
-import { buildOutputs, buildStreamTable } from '../kernel/index.ts';
 import type { RandomSource } from './random.ts';
 import { Transport } from './transport.ts';
 import type { MessagePort } from 'node:worker_threads';
 
 /**
- * How many messages an executor handles before the host moves to the next
- * one. Small enough that a fast spout cannot hold the thread for long,
- * large enough that the per-slice overhead (a few checks) disappears.
+ * The time one executor may work before the host moves on to the next, in
+ * ms. Tasks get fair shares of time, not of messages: a bolt that takes
+ * 1 ms a tuple gets one tuple a slice, a null bolt a few thousand. Short
+ * enough that a slow bolt cannot hold tracking back for long (an acker runs
+ * between any two slices), long enough that the clock reads around a slice
+ * cost nothing next to it.
  */
-const SLICE = 64;
+const SLICE_MS = 0.25;
+/** Most messages in one slice, however cheap: bounds a slice while the estimate is still warming up. */
+const SLICE_MAX = 4096;
+/** Messages a slice takes in manual stepping, where no clock is read. */
+const MANUAL_SLICE = 64;
 /** How long one turn may run before yielding to the event loop (timers, I/O, control). */
 const TURN_MS = 8;
-
 
 export interface PeerPort {
   hostId: number;
@@ -43,13 +45,23 @@ export interface HostOptions {
   onError(component: string, task: number, error: unknown): void;
   /** Ports to the other hosts, when the plan has more than one. */
   peers?: readonly PeerPort[];
+  /**
+   * Manual stepping: the host never schedules itself; the caller runs it
+   * with `settle()`. Slices are counted in messages and idle spouts are not
+   * backed off, so a run on a simulated clock and a seeded random source is
+   * the same every time.
+   */
+  manual?: boolean;
 }
 
 /**
  * Runs the executors assigned to one thread. A turn gives every executor a
  * slice of work, round after round, until nothing moves or the turn's time
- * is up; then it yields to the event loop. With nothing to do it sleeps
- * until a message is delivered or an idle spout is due to be polled again.
+ * is up; then it yields to the event loop. Ackers go first in every round
+ * and take their whole mailbox, so tracking never waits behind user work.
+ * With nothing to do it sleeps until a message is delivered or an idle
+ * spout is due to be polled again. In manual stepping the caller runs
+ * rounds with `settle()` instead.
  */
 export class Host implements HostLink {
   readonly clock: Clock;
@@ -57,6 +69,10 @@ export class Host implements HostLink {
   readonly ids: IdSource;
   readonly capture: CaptureSink | null;
   readonly ackerTasks: readonly number[];
+  readonly trackPool = new TrackPool();
+  readonly taskCount: number;
+  readonly manual: boolean;
+  /** Ackers first, then the rest in plan order: the order of every round. */
   readonly executors: Executor<unknown>[] = [];
   readonly spouts: SpoutExecutor[] = [];
   /** The topology's streams by index, as every host numbers them. */
@@ -78,7 +94,9 @@ export class Host implements HostLink {
     this.capture = options.capture;
     this.ids = new IdSource(options.random);
     this.ackerTasks = options.plan.ackerTasks;
+    this.manual = options.manual === true;
     const { topology, plan, runId } = options;
+    this.taskCount = plan.tasks.length - 1;
     const capacity = topology.config.mailboxCapacity;
     this.streams = buildStreamTable(topology);
     for (const taskId of plan.hosts[options.hostId]!.tasks) {
@@ -100,7 +118,8 @@ export class Host implements HostLink {
           exec = new BoltExecutor(taskId, def.id, this, def.factory as () => Bolt | BasicBolt, context, outputs, capacity) as Executor<unknown>;
         }
       }
-      this.executors.push(exec);
+      if (exec.kind === 'acker') this.executors.unshift(exec);
+      else this.executors.push(exec);
       this.byTask[taskId] = exec;
     }
     const hostCount = plan.hosts.length;
@@ -133,7 +152,7 @@ export class Host implements HostLink {
   }
 
   // in critical path
-  deliver(task: number, msg: Tuple | Ctl): void {
+  deliver(task: number, msg: Message): void {
     const exec = this.byTask[task];
     if (exec !== undefined) exec.mailbox.push(msg);
     else this.transport!.send(task, msg);
@@ -145,7 +164,7 @@ export class Host implements HostLink {
   }
 
   /** A message from another host for a task here. */
-  deliverLocal(task: number, msg: Tuple | Ctl): Executor<unknown> {
+  deliverLocal(task: number, msg: Message): Executor<unknown> {
     const exec = this.byTask[task]!;
     exec.mailbox.push(msg);
     if (!this.inTurn && !this.scheduled && this.running) this.wake();
@@ -173,7 +192,7 @@ export class Host implements HostLink {
       const local = plan.componentTasks.get(def.id)!.filter((t) => this.byTask[t] !== undefined);
       if (local.length === 0) continue;
       this.cancels.push(this.clock.every(def.tickFrequencyMs, () => {
-        for (const t of local) this.deliver(t, new Tuple([this.clock.now()], TICK_DESC, -1, null));
+        for (const t of local) this.deliver(t, new Tuple([this.clock.now()], TICK_DESC, -1));
       }));
     }
     this.running = true;
@@ -207,7 +226,7 @@ export class Host implements HostLink {
   }
 
   private wake(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.manual) return;
     if (this.sleepTimer !== null) {
       clearTimeout(this.sleepTimer);
       this.sleepTimer = null;
@@ -221,14 +240,11 @@ export class Host implements HostLink {
     this.sleepTimer = null;
     if (!this.running) return;
     this.inTurn = true;
-    const execs = this.executors;
     const deadline = performance.now() + TURN_MS;
     let pass: number;
     try {
-      do {
-        pass = 0;
-        for (let i = 0; i < execs.length; i++) pass += execs[i]!.runSlice(SLICE);
-      } while (pass > 0 && performance.now() < deadline);
+      do pass = this.round();
+      while (pass > 0 && performance.now() < deadline);
     } finally {
       this.inTurn = false;
     }
@@ -245,11 +261,62 @@ export class Host implements HostLink {
     }
   };
 
+  /**
+   * One slice for every executor; returns the messages handled. A slice's
+   * size comes from what the executor's messages have cost so far, so each
+   * gets about SLICE_MS; one clock read per slice measures it.
+   */
+  private round(): number {
+    const execs = this.executors;
+    let pass = 0;
+    if (this.manual) {
+      for (let i = 0; i < execs.length; i++) {
+        const e = execs[i]!;
+        pass += e.runSlice(e.kind === 'acker' ? e.mailbox.size : MANUAL_SLICE);
+      }
+      return pass;
+    }
+    let t0 = performance.now();
+    for (let i = 0; i < execs.length; i++) {
+      const e = execs[i]!;
+      const budget = e.kind === 'acker' ? e.mailbox.size : Math.max(1, Math.min(SLICE_MAX, Math.floor(SLICE_MS / e.msPerMessage)));
+      const n = e.runSlice(budget);
+      if (n === 0) continue;
+      pass += n;
+      const t1 = performance.now();
+      // Smoothed, so one slow message (a GC pause) does not shrink the next slices to one.
+      e.msPerMessage = 0.75 * e.msPerMessage + (0.25 * (t1 - t0)) / n;
+      t0 = t1;
+    }
+    return pass;
+  }
+
+  /**
+   * Manual stepping: run rounds until one moves nothing (or `maxRounds`),
+   * sending what is bound for other hosts at the end. Returns the messages
+   * handled. Timers on the clock fire only when the caller moves it.
+   */
+  settle(maxRounds = 1_000_000): number {
+    let total = 0;
+    this.inTurn = true;
+    try {
+      for (let r = 0; r < maxRounds; r++) {
+        const pass = this.round();
+        total += pass;
+        if (pass === 0) break;
+      }
+    } finally {
+      this.inTurn = false;
+    }
+    if (this.transport !== null) this.transport.flush();
+    return total;
+  }
+
   /** True when no turn is due and every mailbox is empty. */
   isQuiet(): boolean {
     if (this.scheduled || this.inTurn) return false;
     if (this.transport !== null && this.transport.hasUnsent()) return false;
-    for (const e of this.executors) if (e.mailbox.size > 0) return false;
+    for (const e of this.executors) if (e.mailbox.size > 0 || e.track.pending) return false;
     return true;
   }
 }

@@ -1,8 +1,9 @@
 import type { MessagePort } from 'node:worker_threads';
 import { Tuple } from '../tuple/index.ts';
 import type { StreamDesc } from '../tuple/index.ts';
-import type { Executor } from '../kernel/index.ts';
-import { Ctl } from '../kernel/index.ts';
+import { invariant } from '../errors/index.ts';
+import { TrackBatch, TRACK_WORDS } from '../kernel/index.ts';
+import type { Executor, Message, TrackPool } from '../kernel/index.ts';
 import { BatchEncoder, decodeBatch } from './transfer/index.ts';
 import type { BatchSink, EncodedBatch } from './transfer/index.ts';
 
@@ -66,7 +67,8 @@ export class TaskGate {
 
 /** What the transport needs from its host. */
 export interface LocalDelivery {
-  deliverLocal(task: number, msg: Tuple | Ctl): Executor<unknown>;
+  readonly trackPool: TrackPool;
+  deliverLocal(task: number, msg: Message): Executor<unknown>;
   /** Credit came back: producers held back for it may go on. */
   wakeUp(): void;
 }
@@ -121,14 +123,18 @@ export class Transport implements BatchSink {
   }
 
   // in critical path
-  send(task: number, msg: Tuple | Ctl): void {
+  send(task: number, msg: Message): void {
     const link = this.links[this.hostOfTask[task]!]!;
-    if (link.port === null) return; // peer down: lost in flight, its tree times out and replays
     if (msg instanceof Tuple) {
-      link.encoder.addTuple(task, msg.sourceTask, msg.source.index, msg.values, msg.ids);
+      if (link.port === null) return; // peer down: lost in flight, its tree times out and replays
+      link.encoder.addTracked(task, msg.sourceTask, msg.source.index, msg.values, msg.rootLo, msg.rootHi, msg.idLo, msg.idHi, msg.more);
       link.credits[task]!--;
+    } else if (msg instanceof TrackBatch) {
+      if (link.port !== null) link.encoder.addTrack(task, msg.data, msg.count);
+      this.local.trackPool.give(msg);
+      if (link.port === null) return;
     } else {
-      link.encoder.addCtl(task, msg.kind, msg.lo, msg.hi, msg.vlo, msg.vhi, msg.task);
+      invariant(false, `a host signal (${msg.kind}) was sent to task ${task} on another host`);
     }
     this.unsent++;
     if (link.encoder.count >= BATCH_RECORDS) this.flushLink(link);
@@ -208,13 +214,16 @@ export class Transport implements BatchSink {
   }
 
   // BatchSink: records of a batch from `this.from`, in order.
-  tuple(target: number, sourceTask: number, streamIndex: number, values: unknown[], ids: number[] | null): void {
-    const exec = this.local.deliverLocal(target, new Tuple(values, this.streams[streamIndex]!, sourceTask, ids));
+  tuple(target: number, sourceTask: number, streamIndex: number, values: unknown[], rootLo: number, rootHi: number, idLo: number, idHi: number, more: number[] | null): void {
+    const exec = this.local.deliverLocal(target, new Tuple(values, this.streams[streamIndex]!, sourceTask, rootLo, rootHi, idLo, idHi, more));
     const link = this.from!;
     if (link.owed[target]!++ === 0) link.owedTasks.push(exec);
   }
 
-  ctl(target: number, kind: number, lo: number, hi: number, vlo: number, vhi: number, task: number): void {
-    this.local.deliverLocal(target, new Ctl(kind, lo, hi, vlo, vhi, task));
+  track(target: number, words: Uint32Array, count: number): void {
+    const b = this.local.trackPool.take();
+    b.data.set(words.subarray(0, count * TRACK_WORDS));
+    b.count = count;
+    this.local.deliverLocal(target, b);
   }
 }

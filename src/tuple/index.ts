@@ -1,3 +1,5 @@
+import { SquallError } from '../errors/index.ts';
+
 /**
  * One stream of one component, shared by every tuple on it: its names, its
  * fields, and its index in the topology's stream table (how a tuple names its
@@ -27,20 +29,45 @@ export class Tuple {
   readonly source: StreamDesc;
   readonly sourceTask: number;
 
-  // Tracking state, owned by the runtime. `ids` holds, per root the tuple
-  // belongs to, four u32s: rootLo, rootHi, idLo, idHi. `outLo/outHi` is the
-  // XOR of the edge ids of every tuple anchored to this one (Storm's ack val).
-  /** @internal */ ids: number[] | null;
+  // Tracking state, owned by the runtime. A tracked tuple belongs to one
+  // root or more: the first root and the tuple's id for it live in fields
+  // (rootLo/rootHi, idLo/idHi; all zero when untracked, since no root id is
+  // zero), further roots in `more` as groups of four u32s (rootLo, rootHi,
+  // idLo, idHi). `outLo/outHi` is the XOR of the edge ids of every tuple
+  // anchored to this one (Storm's ack val).
+  /** @internal */ rootLo: number;
+  /** @internal */ rootHi: number;
+  /** @internal */ idLo: number;
+  /** @internal */ idHi: number;
+  /** @internal */ more: number[] | null;
   /** @internal */ outLo = 0;
   /** @internal */ outHi = 0;
   /** @internal 0 pending, 1 acked, 2 failed: a tuple is acked or failed once. */
   settled = 0;
 
-  constructor(values: readonly unknown[], source: StreamDesc, sourceTask: number, ids: number[] | null) {
+  constructor(
+    values: readonly unknown[],
+    source: StreamDesc,
+    sourceTask: number,
+    rootLo = 0,
+    rootHi = 0,
+    idLo = 0,
+    idHi = 0,
+    more: number[] | null = null,
+  ) {
     this.values = values;
     this.source = source;
     this.sourceTask = sourceTask;
-    this.ids = ids;
+    this.rootLo = rootLo;
+    this.rootHi = rootHi;
+    this.idLo = idLo;
+    this.idHi = idHi;
+    this.more = more;
+  }
+
+  /** @internal True when the tuple belongs to at least one tracked tree. */
+  get tracked(): boolean {
+    return (this.rootLo | this.rootHi) !== 0;
   }
 
   get sourceComponent(): string {
@@ -72,13 +99,16 @@ export class Tuple {
     return this.values[index];
   }
 
-  /** The value of a declared field; throws a RangeError naming the stream's fields if there is no such field. */
+  /** The value of a declared field; throws E_UNKNOWN_FIELD naming the stream's fields if there is no such field. */
   get(field: string): unknown {
     const i = this.source.fieldIndex.get(field);
     if (i === undefined) {
-      throw new RangeError(
-        `tuple from '${this.sourceComponent}' stream '${this.sourceStream}' has no field '${field}'; its fields are: ${this.fields.join(', ')}`,
-      );
+      throw new SquallError({
+        code: 'E_UNKNOWN_FIELD',
+        component: this.sourceComponent,
+        stream: this.sourceStream,
+        message: `tuple from '${this.sourceComponent}' stream '${this.sourceStream}' has no field '${field}'; its fields are: ${this.fields.join(', ')}`,
+      });
     }
     return this.values[i];
   }

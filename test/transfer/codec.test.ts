@@ -6,24 +6,28 @@ import { BatchEncoder, decodeBatch } from '../../src/runtime/transfer/index.ts';
 import type { BatchSink, EncodedBatch } from '../../src/runtime/transfer/index.ts';
 
 type TupleRecord = { t: 'tuple'; target: number; sourceTask: number; streamIndex: number; values: unknown[]; ids: number[] | null };
-type CtlRecord = { t: 'ctl'; target: number; kind: number; lo: number; hi: number; vlo: number; vhi: number; task: number };
-type AnyRecord = TupleRecord | CtlRecord;
+/** A batch of tracking records: five words each. */
+type TrackRecord = { t: 'track'; target: number; words: number[] };
+type AnyRecord = TupleRecord | TrackRecord;
 
-/** Collects what the decoder hands over, in order. */
+/** Collects what the decoder hands over, in order; a tracked tuple's ids as one flat list again. */
 class RecordingSink implements BatchSink {
   readonly records: AnyRecord[] = [];
-  tuple(target: number, sourceTask: number, streamIndex: number, values: unknown[], ids: number[] | null): void {
+  tuple(target: number, sourceTask: number, streamIndex: number, values: unknown[], rootLo: number, rootHi: number, idLo: number, idHi: number, more: number[] | null): void {
+    const ids = (rootLo | rootHi) === 0 ? null : [rootLo, rootHi, idLo, idHi, ...(more ?? [])];
     this.records.push({ t: 'tuple', target, sourceTask, streamIndex, values, ids });
   }
-  ctl(target: number, kind: number, lo: number, hi: number, vlo: number, vhi: number, task: number): void {
-    this.records.push({ t: 'ctl', target, kind, lo, hi, vlo, vhi, task });
+  track(target: number, words: Uint32Array, count: number): void {
+    this.records.push({ t: 'track', target, words: Array.from(words.subarray(0, count * 5)) });
   }
 }
 
 function add(enc: BatchEncoder, r: AnyRecord): void {
   if (r.t === 'tuple') enc.addTuple(r.target, r.sourceTask, r.streamIndex, r.values, r.ids);
-  else enc.addCtl(r.target, r.kind, r.lo, r.hi, r.vlo, r.vhi, r.task);
+  else enc.addTrack(r.target, Uint32Array.from(r.words), r.words.length / 5);
 }
+
+const track = (target: number, ...words: number[]): TrackRecord => ({ t: 'track', target, words });
 
 /** What postMessage does: the buffer moves (here: a copy), `extra` is structured-cloned. */
 function overTheWire(batch: EncodedBatch): EncodedBatch {
@@ -64,15 +68,15 @@ function expectSameValues(actual: unknown[], expected: readonly unknown[]): void
 const U32_MAX = 0xffffffff;
 
 describe('batch codec', () => {
-  it('round-trips tuples and ctl records in the order they were added', () => {
+  it('round-trips tuples and tracking batches in the order they were added', () => {
     const records: AnyRecord[] = [
       tuple(['the', 1], [1, 2, 3, 4]),
-      { t: 'ctl', target: 9, kind: 1, lo: U32_MAX, hi: 0x80000000, vlo: 5, vhi: 6, task: 3 },
+      track(9, (3 << 3) | 1, U32_MAX, 0x80000000, 5, 6),
       tuple([], null, 0, 0, 0),
       tuple(['cow', 2, true], [U32_MAX, U32_MAX, 0, 1, 7, 8, 9, 10], U32_MAX, U32_MAX, U32_MAX),
-      { t: 'ctl', target: 0, kind: 8, lo: 0, hi: 0, vlo: 0, vhi: 0, task: -1 },
-      tuple(['moon'], [], 4, 5, 6),
-      { t: 'ctl', target: 1, kind: 5, lo: 1, hi: 2, vlo: 3, vhi: 4, task: 0x7fffffff },
+      track(0),
+      tuple(['moon'], null, 4, 5, 6),
+      track(1, U32_MAX, 1, 2, 3, 4, (7 << 3) | 2, 0, 1, U32_MAX, 0),
     ];
     const { decoded, batch } = roundTrip(records);
     expect(batch.count).toBe(records.length);
@@ -80,10 +84,10 @@ describe('batch codec', () => {
     expect(decoded).toEqual(records);
   });
 
-  it('keeps null ids null and empty ids empty', () => {
+  it('sends a tuple with no ids, or an empty id list, untracked', () => {
     const { decoded } = roundTrip([tuple(['a'], null), tuple(['b'], [])]);
     expect((decoded[0] as TupleRecord).ids).toBeNull();
-    expect((decoded[1] as TupleRecord).ids).toEqual([]);
+    expect((decoded[1] as TupleRecord).ids).toBeNull();
   });
 
   it('packs every fast-path value without extra, numbers bit-exact', () => {
@@ -153,8 +157,8 @@ describe('batch codec', () => {
   it('round-trips a batch of 10,000 records', () => {
     const records: AnyRecord[] = [];
     for (let i = 0; i < 10_000; i++) {
-      if (i % 7 === 3) records.push({ t: 'ctl', target: i % 13, kind: 2, lo: (i * 2654435761) >>> 0, hi: i, vlo: i ^ 0x5bd1e995, vhi: 0, task: i % 5 });
-      else records.push(tuple([`word${i % 101}`, i, i / 3], [i, (i * 40503) >>> 0, 1, 2], i % 64, i % 8, i % 3));
+      if (i % 7 === 3) records.push(track(i % 13, ((i % 5) << 3) | 2, (i * 2654435761) >>> 0, i, (i ^ 0x5bd1e995) >>> 0, 0));
+      else records.push(tuple([`word${i % 101}`, i, i / 3], [i + 1, (i * 40503) >>> 0, 1, 2], i % 64, i % 8, i % 3));
     }
     const { decoded, batch } = roundTrip(records);
     expect(batch.count).toBe(10_000);
@@ -186,7 +190,7 @@ describe('batch codec', () => {
   it('is reusable after finish: the second batch is independent of the first', () => {
     const enc = new BatchEncoder(64);
     enc.addTuple(1, 2, 3, ['first', { a: 1 }], [1, 2, 3, 4]);
-    enc.addCtl(4, 5, 6, 7, 8, 9, 10);
+    add(enc, track(4, 5, 6, 7, 8, 9));
     const first = enc.finish();
     expect(enc.count).toBe(0);
     expect(enc.byteLength).toBe(0);
@@ -200,7 +204,7 @@ describe('batch codec', () => {
     // Decoding the first after the second was encoded: nothing was overwritten.
     const a = new RecordingSink();
     decodeBatch(overTheWire(first), a);
-    expect(a.records).toEqual([tuple(['first', { a: 1 }], [1, 2, 3, 4], 1, 2, 3), { t: 'ctl', target: 4, kind: 5, lo: 6, hi: 7, vlo: 8, vhi: 9, task: 10 }]);
+    expect(a.records).toEqual([tuple(['first', { a: 1 }], [1, 2, 3, 4], 1, 2, 3), track(4, 5, 6, 7, 8, 9)]);
     const b = new RecordingSink();
     decodeBatch(overTheWire(second), b);
     expect(b.records).toEqual([tuple(['second batch, longer than the first one', 2], null, 11, 12, 13)]);
@@ -210,12 +214,12 @@ describe('batch codec', () => {
     const enc = new BatchEncoder();
     expect(enc.count).toBe(0);
     expect(enc.byteLength).toBe(0);
-    enc.addCtl(1, 2, 3, 4, 5, 6, -1);
+    add(enc, track(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11));
     expect(enc.count).toBe(1);
-    expect(enc.byteLength).toBe(29);
+    expect(enc.byteLength).toBe(9 + 2 * 20);
     enc.addTuple(1, 2, 3, ['ab', 1], null);
     const used = enc.byteLength;
-    expect(used).toBeGreaterThan(29);
+    expect(used).toBeGreaterThan(49);
     const batch = enc.finish();
     expect(batch.buf.byteLength).toBe(used);
     expect(new BatchEncoder().finish()).toEqual({ buf: new ArrayBuffer(0), extra: null, count: 0 });
@@ -246,7 +250,7 @@ describe('batch codec', () => {
     try {
       const enc = new BatchEncoder();
       enc.addTuple(3, 1, 0, ['word', 5, new Map([['k', 'v']]), '\uD800'], [10, 20, 30, 40]);
-      enc.addCtl(2, 2, 10, 20, 0, 0, 1);
+      add(enc, track(2, (1 << 3) | 2, 10, 20, 0, 0));
       const batch = enc.finish();
       const received = once(port2, 'message');
       port1.postMessage(batch, [batch.buf]);
@@ -256,7 +260,7 @@ describe('batch codec', () => {
       decodeBatch(msg, sink);
       expect(sink.records).toEqual([
         tuple(['word', 5, new Map([['k', 'v']]), '\uD800'], [10, 20, 30, 40], 3, 1, 0),
-        { t: 'ctl', target: 2, kind: 2, lo: 10, hi: 20, vlo: 0, vhi: 0, task: 1 },
+        track(2, (1 << 3) | 2, 10, 20, 0, 0),
       ]);
     } finally {
       port1.close();
@@ -282,7 +286,7 @@ describe('batch codec', () => {
         for (let i = 0; i < n; i++) {
           const want = records[i]!;
           const got = sink.records[i]!;
-          if (want.t === 'ctl') {
+          if (want.t === 'track') {
             expect(got, `seed ${seed} record ${i}`).toEqual(want);
           } else {
             expect(got.t).toBe('tuple');
@@ -303,8 +307,8 @@ describe('batch codec', () => {
     expect(() => enc.addTuple(0, 0, 2 ** 32, [], null)).toThrow(bug);
     expect(() => enc.addTuple(0, 0, 0, [], [1, 2, 3])).toThrow(bug);
     expect(() => enc.addTuple(0, 0, 0, [], [1, 2, -3, 4])).toThrow(bug);
-    expect(() => enc.addCtl(0, 0, 0, 0, 0, -1, 0)).toThrow(bug);
-    expect(() => enc.addCtl(0, 0, 0, 0, 0, 0, -2)).toThrow(bug);
+    expect(() => enc.addTrack(-1, new Uint32Array(5), 1)).toThrow(bug);
+    expect(() => enc.addTrack(0, new Uint32Array(5), 2)).toThrow(bug);
     expect(enc.count).toBe(0);
     expect(() => new BatchEncoder(0)).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG' }));
   });
@@ -330,7 +334,10 @@ function randomU32(rnd: SeededRandom): number {
 
 function randomRecord(rnd: SeededRandom): AnyRecord {
   if (rnd.int(4) === 0) {
-    return { t: 'ctl', target: randomU32(rnd), kind: rnd.int(11), lo: rnd.u32(), hi: rnd.u32(), vlo: rnd.u32(), vhi: rnd.u32(), task: rnd.int(3) === 0 ? -1 : randomU32(rnd) & 0x7fffffff };
+    const words: number[] = [];
+    const n = rnd.int(4);
+    for (let i = 0; i < 5 * n; i++) words.push(randomU32(rnd));
+    return track(randomU32(rnd), ...words);
   }
   const values: unknown[] = [];
   const arity = rnd.int(8);
@@ -338,8 +345,10 @@ function randomRecord(rnd: SeededRandom): AnyRecord {
   let ids: number[] | null = null;
   if (rnd.int(3) !== 0) {
     ids = [];
-    const roots = rnd.int(4);
+    // A tracked tuple has a first root that is not zero.
+    const roots = 1 + rnd.int(3);
     for (let i = 0; i < 4 * roots; i++) ids.push(rnd.u32());
+    if (ids[0] === 0 && ids[1] === 0) ids[0] = 1;
   }
   return tuple(values, ids, randomU32(rnd), randomU32(rnd), randomU32(rnd));
 }

@@ -14,7 +14,8 @@
  * |          | u32 valueCount, values                                           |
  * | tracked  | u8 REC_TRACKED, the same four u32, u32 idCount, idCount × u32,   |
  * |  tuple   | values                                                           |
- * | ctl      | u8 REC_CTL, u32 target, kind, lo, hi, vlo, vhi, i32 task (29 B)  |
+ * | track    | u8 REC_TRACK, u32 target, u32 count, count × 5 u32 (tracking   |
+ * |          | records, as in a TrackBatch: head, lo, hi, vlo, vhi)             |
  *
  * | value                                   | bytes after the u8 tag         |
  * | --------------------------------------- | ------------------------------ |
@@ -27,7 +28,7 @@
  *
  * Why this shape:
  * - One row stream, not the spike's columns: records differ in shape (any
- *   arity, ctl records between tuples) and their order is part of the
+ *   arity, tracking batches between tuples) and their order is part of the
  *   contract, so they are written in order as they come.
  * - Unaligned fields through one DataView: TurboFan inlines DataView access
  *   and unaligned loads cost nothing on x64 and arm64, so padding would only
@@ -48,7 +49,7 @@ import { decodeAscii, decodeUtf8, encodeUtf8, isWellFormed } from './utf8.ts';
 
 const REC_TUPLE = 1;
 const REC_TRACKED = 2;
-const REC_CTL = 3;
+const REC_TRACK = 3;
 
 const V_UNDEFINED = 0;
 const V_NULL = 1;
@@ -61,7 +62,9 @@ const V_UTF8 = 7;
 const V_EXTRA = 8;
 
 const TUPLE_HEADER_BYTES = 1 + 4 * 5; // tag, four u32, idCount (written or not)
-const CTL_BYTES = 1 + 4 * 7;
+const TRACK_HEADER_BYTES = 1 + 4 * 2;
+/** u32 words per tracking record. */
+const TRACK_WORDS = 5;
 const VALUE_MAX_FIXED_BYTES = 9; // tag + f64, the largest value other than a string's bytes
 /**
  * Up to this many UTF-16 units, a charCodeAt loop writes ASCII faster than a
@@ -82,8 +85,14 @@ const RETAIN_MAX_BYTES = 1024 * 1024;
 
 /** Receives decoded records, in the order they were added. */
 export interface BatchSink {
-  tuple(target: number, sourceTask: number, streamIndex: number, values: unknown[], ids: number[] | null): void;
-  ctl(target: number, kind: number, lo: number, hi: number, vlo: number, vhi: number, task: number): void;
+  /**
+   * One tuple. Untracked: the four ids are 0 and `more` null. Tracked: the
+   * first root and the tuple's id for it, and further roots in `more` as
+   * groups of four u32s (rootLo, rootHi, idLo, idHi), or null.
+   */
+  tuple(target: number, sourceTask: number, streamIndex: number, values: unknown[], rootLo: number, rootHi: number, idLo: number, idHi: number, more: number[] | null): void;
+  /** A batch of tracking records: `count` records of 5 words at words[0..count*5), valid only during the call. */
+  track(target: number, words: Uint32Array, count: number): void;
 }
 
 /** What goes in one postMessage: `buf` is transferred, `extra` (if not null) is structured-cloned. */
@@ -101,7 +110,7 @@ export interface EncodedBatch {
  * @example
  * const enc = new BatchEncoder();
  * enc.addTuple(7, 3, 0, ['cow', 1], [rootLo, rootHi, idLo, idHi]);
- * enc.addCtl(2, CTL_ACK, rootLo, rootHi, vlo, vhi, 3);
+ * enc.addTrack(2, trackBatch.data, trackBatch.count);
  * const batch = enc.finish();
  * port.postMessage(batch, [batch.buf]);
  */
@@ -141,15 +150,40 @@ export class BatchEncoder {
 
   /** ids: null (untracked) or groups of 4 u32: rootLo, rootHi, idLo, idHi (length a multiple of 4). */
   addTuple(target: number, sourceTask: number, streamIndex: number, values: readonly unknown[], ids: readonly number[] | null): void {
+    const idCount = ids === null ? 0 : ids.length;
+    if ((idCount & 3) !== 0) throw badIds(idCount);
+    if (ids === null || idCount === 0) {
+      this.addTracked(target, sourceTask, streamIndex, values, 0, 0, 0, 0, null);
+      return;
+    }
+    this.addTracked(target, sourceTask, streamIndex, values, ids[0]!, ids[1]!, ids[2]!, ids[3]!, idCount > 4 ? ids.slice(4) : null);
+  }
+
+  /**
+   * A tuple as the runtime holds it: the first root's ids in four numbers,
+   * further roots in `more`; tracked when the root is not zero.
+   */
+  addTracked(
+    target: number,
+    sourceTask: number,
+    streamIndex: number,
+    values: readonly unknown[],
+    rootLo: number,
+    rootHi: number,
+    idLo: number,
+    idHi: number,
+    more: readonly number[] | null,
+  ): void {
     if (target >>> 0 !== target) throw notU32('target', target);
     if (sourceTask >>> 0 !== sourceTask) throw notU32('sourceTask', sourceTask);
     if (streamIndex >>> 0 !== streamIndex) throw notU32('streamIndex', streamIndex);
-    const idCount = ids === null ? 0 : ids.length;
-    if ((idCount & 3) !== 0) throw badIds(idCount);
+    const tracked = (rootLo | rootHi) !== 0;
+    const moreCount = more === null ? 0 : more.length;
+    if ((moreCount & 3) !== 0) throw badIds(moreCount + 4);
     const valueCount = values.length;
 
     // Room for the worst case, so nothing below checks or grows mid-record.
-    let bound = TUPLE_HEADER_BYTES + 4 * idCount + VALUE_MAX_FIXED_BYTES * valueCount;
+    let bound = TUPLE_HEADER_BYTES + 16 + 4 * moreCount + VALUE_MAX_FIXED_BYTES * valueCount;
     for (let i = 0; i < valueCount; i++) {
       const v = values[i];
       if (typeof v === 'string') bound += 3 * v.length;
@@ -158,47 +192,41 @@ export class BatchEncoder {
 
     const dv = this.dv;
     let p = this.pos;
-    dv.setUint8(p, ids === null ? REC_TUPLE : REC_TRACKED);
+    dv.setUint8(p, tracked ? REC_TRACKED : REC_TUPLE);
     dv.setUint32(p + 1, target, true);
     dv.setUint32(p + 5, sourceTask, true);
     dv.setUint32(p + 9, streamIndex, true);
     dv.setUint32(p + 13, valueCount, true);
     p += 17;
-    if (ids !== null) {
-      dv.setUint32(p, idCount, true);
+    if (tracked) {
+      dv.setUint32(p, 4 + moreCount, true);
       p += 4;
-      for (let i = 0; i < idCount; i++, p += 4) {
-        const id = ids[i];
-        if (id >>> 0 !== id) throw notU32('ids[' + i + ']', id);
-        dv.setUint32(p, id, true);
-      }
+      p = writeId(dv, p, rootLo, 0);
+      p = writeId(dv, p, rootHi, 1);
+      p = writeId(dv, p, idLo, 2);
+      p = writeId(dv, p, idHi, 3);
+      for (let i = 0; i < moreCount; i++) p = writeId(dv, p, more![i]!, 4 + i);
     }
     for (let i = 0; i < valueCount; i++) p = this.writeValue(p, values[i]);
     this.pos = p;
     this.records++;
   }
 
-  /** All seven are u32/small non-negative ints except task which may be -1. */
-  addCtl(target: number, kind: number, lo: number, hi: number, vlo: number, vhi: number, task: number): void {
+  /** A batch of tracking records for `target`: `count` records of 5 u32 words from `words`. */
+  addTrack(target: number, words: Uint32Array, count: number): void {
     if (target >>> 0 !== target) throw notU32('target', target);
-    if (kind >>> 0 !== kind) throw notU32('kind', kind);
-    if (lo >>> 0 !== lo) throw notU32('lo', lo);
-    if (hi >>> 0 !== hi) throw notU32('hi', hi);
-    if (vlo >>> 0 !== vlo) throw notU32('vlo', vlo);
-    if (vhi >>> 0 !== vhi) throw notU32('vhi', vhi);
-    if ((task | 0) !== task || task < -1) throw invariantError(`ctl task must be a task id or -1, got ${String(task)}`);
-    if (this.pos + CTL_BYTES > this.u8.length) this.grow(this.pos + CTL_BYTES);
+    if (count >>> 0 !== count || count * TRACK_WORDS > words.length) throw invariantError(`track batch of ${String(count)} records in ${words.length} words`);
+    const bytes = TRACK_HEADER_BYTES + 4 * TRACK_WORDS * count;
+    if (this.pos + bytes > this.u8.length) this.grow(this.pos + bytes);
     const dv = this.dv;
-    const p = this.pos;
-    dv.setUint8(p, REC_CTL);
+    let p = this.pos;
+    dv.setUint8(p, REC_TRACK);
     dv.setUint32(p + 1, target, true);
-    dv.setUint32(p + 5, kind, true);
-    dv.setUint32(p + 9, lo, true);
-    dv.setUint32(p + 13, hi, true);
-    dv.setUint32(p + 17, vlo, true);
-    dv.setUint32(p + 21, vhi, true);
-    dv.setInt32(p + 25, task, true);
-    this.pos = p + CTL_BYTES;
+    dv.setUint32(p + 5, count, true);
+    p += TRACK_HEADER_BYTES;
+    const n = count * TRACK_WORDS;
+    for (let i = 0; i < n; i++, p += 4) dv.setUint32(p, words[i]!, true);
+    this.pos = p;
     this.records++;
   }
 
@@ -296,9 +324,12 @@ export class BatchEncoder {
   }
 }
 
+/** Decoded tracking records, handed to the sink during its call only. */
+let trackScratch = new Uint32Array(1024 * TRACK_WORDS);
+
 /**
  * Calls `sink` once per record, in order. Every tuple gets a fresh `values`
- * array and a fresh `ids` array (or null) that the receiver may keep.
+ * array and a fresh `more` array (or null) that the receiver may keep.
  * `batch.extra` must be the structured clone of the encoder's `extra`
  * (postMessage makes it); `buf` is only read.
  */
@@ -311,17 +342,14 @@ export function decodeBatch(batch: EncodedBatch, sink: BatchSink): void {
   let p = 0;
   for (let r = 0; r < count; r++) {
     const rec = u8[p];
-    if (rec === REC_CTL) {
-      sink.ctl(
-        dv.getUint32(p + 1, true),
-        dv.getUint32(p + 5, true),
-        dv.getUint32(p + 9, true),
-        dv.getUint32(p + 13, true),
-        dv.getUint32(p + 17, true),
-        dv.getUint32(p + 21, true),
-        dv.getInt32(p + 25, true),
-      );
-      p += CTL_BYTES;
+    if (rec === REC_TRACK) {
+      const target = dv.getUint32(p + 1, true);
+      const n = dv.getUint32(p + 5, true);
+      p += TRACK_HEADER_BYTES;
+      const words = n * TRACK_WORDS;
+      if (trackScratch.length < words) trackScratch = new Uint32Array(words);
+      for (let i = 0; i < words; i++, p += 4) trackScratch[i] = dv.getUint32(p, true);
+      sink.track(target, trackScratch, n);
       continue;
     }
     if (rec !== REC_TUPLE && rec !== REC_TRACKED) throw corrupt(`record ${r} has tag ${rec} at byte ${p}`);
@@ -330,12 +358,25 @@ export function decodeBatch(batch: EncodedBatch, sink: BatchSink): void {
     const streamIndex = dv.getUint32(p + 9, true);
     const valueCount = dv.getUint32(p + 13, true);
     p += 17;
-    let ids: number[] | null = null;
+    let rootLo = 0;
+    let rootHi = 0;
+    let idLo = 0;
+    let idHi = 0;
+    let more: number[] | null = null;
     if (rec === REC_TRACKED) {
       const idCount = dv.getUint32(p, true);
       p += 4;
-      ids = new Array<number>(idCount);
-      for (let i = 0; i < idCount; i++, p += 4) ids[i] = dv.getUint32(p, true);
+      if (idCount >= 4) {
+        rootLo = dv.getUint32(p, true);
+        rootHi = dv.getUint32(p + 4, true);
+        idLo = dv.getUint32(p + 8, true);
+        idHi = dv.getUint32(p + 12, true);
+        p += 16;
+        if (idCount > 4) {
+          more = new Array<number>(idCount - 4);
+          for (let i = 0; i < idCount - 4; i++, p += 4) more[i] = dv.getUint32(p, true);
+        }
+      }
     }
     // Exact-size arrays: push onto [] reserves 16 slots at the first push,
     // and decoding word-count tuples took 45 ns a tuple this way against
@@ -392,7 +433,7 @@ export function decodeBatch(batch: EncodedBatch, sink: BatchSink): void {
           throw corrupt(`record ${r} value ${i} has tag ${tag} at byte ${p}`);
       }
     }
-    sink.tuple(target, sourceTask, streamIndex, values, ids);
+    sink.tuple(target, sourceTask, streamIndex, values, rootLo, rootHi, idLo, idHi, more);
   }
   if (p !== buf.byteLength) throw corrupt(`${count} records ended at byte ${p} of ${buf.byteLength}`);
 }
@@ -401,6 +442,12 @@ export function decodeBatch(batch: EncodedBatch, sink: BatchSink): void {
 // bug in squall. Out of line, so the checks on the hot path stay small.
 function notU32(field: string, value: unknown): SquallError {
   return invariantError(`batch ${field} must be an unsigned 32-bit integer, got ${String(value)}`);
+}
+
+function writeId(dv: DataView, p: number, id: number, index: number): number {
+  if (id >>> 0 !== id) throw notU32('ids[' + index + ']', id);
+  dv.setUint32(p, id, true);
+  return p + 4;
 }
 
 function badIds(length: number): SquallError {
