@@ -314,7 +314,7 @@ export interface TestContextOptions {
  * A minimal TopologyContext for one task of `component`, on a simulated
  * clock and seeded randomness, so `prepare` (or a spout's `open`) can be
  * called without a topology. `outputFields` answers from the component's
- * own declarations.
+ * own declarations (E_UNKNOWN_STREAM for a stream it does not declare).
  */
 export function testContext(component: Declaring, options: TestContextOptions = {}): TopologyContext {
   const taskId = options.taskId ?? 1;
@@ -343,7 +343,14 @@ export function testContext(component: Declaring, options: TestContextOptions = 
     random: options.random ?? new SeededRandom(options.seed ?? 1),
     outputFields(stream = DEFAULT_STREAM) {
       const s = streams.get(stream);
-      if (!s) throw new RangeError(`'${componentId}' declares no stream '${stream}'`);
+      if (!s) {
+        throw new SquallError({
+          code: 'E_UNKNOWN_STREAM',
+          component: componentId,
+          stream,
+          message: `'${componentId}' declares no stream '${stream}'; it declares: ${[...streams.keys()].join(', ') || 'none'}`,
+        });
+      }
       return s.fields;
     },
   };

@@ -78,10 +78,10 @@ export function tickTuple(nowMs = 0): Tuple {
 /**
  * The one place a testing tuple is constructed: the Tuple constructor's
  * tracking parameters belong to the runtime and may change. Test tuples
- * carry no tracking ids.
+ * are untracked: the tracking arguments are left at their defaults.
  */
 function makeTuple(values: readonly unknown[], desc: StreamDesc, sourceTask: number): Tuple {
-  return new Tuple(values, desc, sourceTask, null);
+  return new Tuple(values, desc, sourceTask);
 }
 
 function badArgument(message: string): SquallError {
