@@ -15,6 +15,12 @@ import type { ErrorCode } from '../errors/index.ts';
  *   → {"v":1,"op":"rebalance","topology":"wc","threads":2,"strategy":"even"}
  *   ← {"ok":true,"result":{...}}
  *   ← {"ok":false,"error":{"code":"E_BAD_STATE","message":"..."}}
+ *
+ * What a client can get instead of a reply: E_NOT_RUNNING when no run
+ * listens at the path (no socket file, or one left by a run that died), and
+ * E_NO_REPLY when the request went unanswered for another reason (the
+ * connection failed or broke, or what answered is not a squall run): then it
+ * may or may not have been carried out.
  */
 export const CONTROL_PROTOCOL_VERSION = 1;
 
@@ -146,8 +152,8 @@ export class ControlServer {
   }
 
   /**
-   * Claim `path` and listen. A live server there is E_BAD_STATE (the topology
-   * is already running); a stale socket (nothing answers) is removed first.
+   * Claim `path` and listen. A live server there is E_ALREADY_RUNNING (the
+   * topology is running); a stale socket (nothing answers) is removed first.
    */
   static async open(path: string, topology: string, explicit: boolean, handler: ControlHandler): Promise<ControlServer> {
     if (!explicit) ensureRunDir(dirname(path));
@@ -304,7 +310,8 @@ function probe(path: string): Promise<'live' | 'stale' | 'absent' | { error: str
 
 function alreadyRunning(topology: string, path: string): SquallError {
   return new SquallError({
-    code: 'E_BAD_STATE',
+    code: 'E_ALREADY_RUNNING',
+    details: { topology, control: path },
     message: `topology '${topology}' is already running (control socket ${path}); kill it (squall kill ${topology}) or pass --control`,
   });
 }
@@ -369,11 +376,15 @@ export function fromControlError(e: ControlError): Error {
 /**
  * Send one request and wait for its reply, however long the run takes (a
  * kill or a rebalance waits for the trees in flight). Nothing listening is
- * E_BAD_STATE naming the path tried; an error reply is thrown as the error it
- * was on the other side.
+ * E_NOT_RUNNING naming the path tried; no reply for another reason is
+ * E_NO_REPLY; an error reply is thrown as the error it was on the other side.
  */
 export function sendRequest(path: string, request: ControlRequest, topology: string | undefined): Promise<unknown> {
   const what = topology === undefined ? 'no topology is running there' : `no topology '${topology}' is running`;
+  const details = { control: path, ...(topology === undefined ? {} : { topology }) };
+  const notRunning = (message: string): SquallError => new SquallError({ code: 'E_NOT_RUNNING', message, details });
+  const noReply = (message: string, cause?: unknown): SquallError =>
+    new SquallError({ code: 'E_NO_REPLY', message: `${message}; check with squall status whether the request was carried out`, details }, { cause });
   return new Promise((resolveReply, reject) => {
     const socket = createConnection(path);
     let connected = false;
@@ -387,7 +398,7 @@ export function sendRequest(path: string, request: ControlRequest, topology: str
       fn();
     };
     const timer = setTimeout(
-      () => settle(() => reject(new SquallError({ code: 'E_BAD_STATE', message: `${what}: nothing accepted a connection on ${path} within ${CONNECT_TIMEOUT_MS / 1000} s` }))),
+      () => settle(() => reject(noReply(`nothing accepted a connection on ${path} within ${CONNECT_TIMEOUT_MS / 1000} s`))),
       CONNECT_TIMEOUT_MS,
     );
     socket.setEncoding('utf8');
@@ -406,7 +417,7 @@ export function sendRequest(path: string, request: ControlRequest, topology: str
         try {
           reply = JSON.parse(line) as ControlReply;
         } catch {
-          reject(new SquallError({ code: 'E_BAD_STATE', message: `${path} answered with something that is not a squall reply` }));
+          reject(noReply(`${path} answered with something that is not a squall reply`));
           return;
         }
         if (reply.ok) resolveReply(reply.result);
@@ -416,18 +427,18 @@ export function sendRequest(path: string, request: ControlRequest, topology: str
     socket.on('error', (err: NodeJS.ErrnoException) => {
       settle(() => {
         if (connected) {
-          reject(new SquallError({ code: 'E_BAD_STATE', message: `lost the connection to ${path}: ${err.message}` }, { cause: err }));
+          reject(noReply(`lost the connection to ${path}: ${err.message}`, err));
         } else if (err.code === 'ENOENT') {
-          reject(new SquallError({ code: 'E_BAD_STATE', message: `${what}: no control socket at ${path} (if the run was started with --control, pass the same --control)` }));
+          reject(notRunning(`${what}: no control socket at ${path} (if the run was started with --control, pass the same --control)`));
         } else if (err.code === 'ECONNREFUSED') {
-          reject(new SquallError({ code: 'E_BAD_STATE', message: `${what}: nothing answers on the control socket ${path} (left by a run that ended abruptly)` }));
+          reject(notRunning(`${what}: nothing answers on the control socket ${path} (left by a run that ended abruptly)`));
         } else {
-          reject(new SquallError({ code: 'E_BAD_STATE', message: `${what}: cannot connect to ${path}: ${err.message}` }, { cause: err }));
+          reject(noReply(`cannot connect to ${path}: ${err.message}`, err));
         }
       });
     });
     socket.on('close', () => {
-      settle(() => reject(new SquallError({ code: 'E_BAD_STATE', message: `the run at ${path} closed the connection without a reply (it may have exited)` })));
+      settle(() => reject(noReply(`the run at ${path} closed the connection without a reply (it may have exited)`)));
     });
   });
 }

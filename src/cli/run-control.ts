@@ -78,7 +78,7 @@ export class RunControl {
     this.finished.catch(() => {});
   }
 
-  /** Requests before this (while the topology is submitted) get E_BAD_STATE, except kill, which stops the run once it is up. */
+  /** Requests before this (while the topology is submitted) get E_STARTING, except kill, which stops the run once it is up. */
   attach(run: TopologyRun): void {
     this.run = run;
   }
@@ -110,8 +110,9 @@ export class RunControl {
   readonly handle = async (request: ControlRequest): Promise<unknown> => {
     if (request.topology !== undefined && request.topology !== this.topology) {
       throw new SquallError({
-        code: 'E_BAD_STATE',
-        message: `the control socket ${this.path} belongs to topology '${this.topology}', not '${request.topology}'`,
+        code: 'E_NOT_RUNNING',
+        message: `no topology '${request.topology}' is running at ${this.path}: the control socket belongs to topology '${this.topology}'; pass that name, or the --control of the run you mean`,
+        details: { topology: request.topology, control: this.path, running: this.topology },
       });
     }
     if (request.op === 'kill') {
@@ -138,7 +139,7 @@ export class RunControl {
   private async serve(request: ControlRequest): Promise<unknown> {
     const run = this.run;
     if (run === null) {
-      throw new SquallError({ code: 'E_BAD_STATE', message: `topology '${this.topology}' is still starting; try again in a moment` });
+      throw new SquallError({ code: 'E_STARTING', message: `topology '${this.topology}' is still starting; try again in a moment` });
     }
     if (request.op === 'status') return this.status(run);
     if (this.stopping$) {

@@ -40,8 +40,10 @@ const HOSTS_SHOWN_MAX = 16;
  * an exact bin packing: when it reports no room, a packing may exist that it
  * did not find, and more threads or smaller hints are the remedy.
  *
- * Throws E_BAD_ARGUMENT when a task fits on no host, naming the component,
- * its hints and what every host has left.
+ * Throws E_NO_ROOM when a task fits on no host, naming the component, its
+ * hints and what every host has left; `details.reason` says whether more
+ * threads would help ('hosts-full') or the task alone is bigger than a host
+ * ('task-too-big').
  */
 export function resourceAwareStrategy(budget: ResourceBudget = {}): ResourceAwareStrategy {
   if (budget === null || typeof budget !== 'object') {
@@ -150,9 +152,9 @@ function noRoom(
   const hostBudget = `cpu ${num(budget.cpuPerHost)}, memoryMb ${num(budget.memoryMbPerHost)}`;
   if (need.cpu > budget.cpuPerHost + EPSILON || need.memoryMb > budget.memoryMbPerHost + EPSILON) {
     return new SquallError({
-      code: 'E_BAD_ARGUMENT',
+      code: 'E_NO_ROOM',
       component: task.component,
-      details,
+      details: { ...details, reason: 'task-too-big' },
       message:
         `resource-aware scheduling cannot place task ${task.taskId} of ${who} (${hint}): that is more than a whole host offers (${hostBudget}), ` +
         `so more threads will not help; give it ${shrink}, or plan with a bigger per-host budget (resourceAwareStrategy({ cpuPerHost, memoryMbPerHost }))`,
@@ -175,9 +177,9 @@ function noRoom(
       ? `the tasks add up to cpu ${num(cpuTotal)}, memoryMb ${num(memoryTotal)}: at least ${hostsNeeded} threads of ${hostBudget}`
       : `more than ${cpuLeft.length} threads, as the tasks do not pack into ${cpuLeft.length} hosts of ${hostBudget}`;
   return new SquallError({
-    code: 'E_BAD_ARGUMENT',
+    code: 'E_NO_ROOM',
     component: task.component,
-    details: { ...details, hostsNeeded },
+    details: { ...details, reason: 'hosts-full', hostsNeeded },
     message:
       `resource-aware scheduling cannot place task ${task.taskId} of ${who} (${hint}): no host has that much left ` +
       `(left per host: ${shown}${more}); run with more threads (${atLeast}), or give it ${shrink}`,

@@ -14,7 +14,7 @@ export function resourcesOf(topology: Topology, component: string): ComponentRes
   const def = topology.components.get(component);
   if (def === undefined) {
     throw new SquallError({
-      code: 'E_BAD_ARGUMENT',
+      code: 'E_UNKNOWN_COMPONENT',
       component,
       message: `topology '${topology.name}' has no component '${component}'; known components: ${[...topology.components.keys()].join(', ')}`,
     });

@@ -43,8 +43,9 @@ export interface Plan {
  *   count, same answer), because a rebalance or a restarted host re-plans.
  * - It must not mutate `tasks` or `topology`. Per-task resource hints are at
  *   `resourcesOf(topology, task.component)`.
- * - When it cannot place the tasks it throws a SquallError (E_BAD_ARGUMENT)
- *   that says what to change.
+ * - When it cannot place the tasks it throws a SquallError that says what
+ *   to change: E_NO_ROOM when they do not fit, as the resource-aware
+ *   strategy does.
  *
  * @example
  * // Every acker on host 0, everything else round-robin over the other hosts.

@@ -1,9 +1,9 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRequest, socketFileName } from '../../src/cli/control.ts';
+import { ControlServer, parseRequest, sendRequest, socketFileName } from '../../src/cli/control.ts';
 import { RunControl } from '../../src/cli/run-control.ts';
 import type { ControlStatus } from '../../src/cli/run-control.ts';
 import { SquallError } from '../../src/errors/index.ts';
@@ -98,6 +98,47 @@ describe('control protocol pieces', () => {
     expect(socketFileName('word-count')).toBe('word-count.sock');
     expect(socketFileName('../a b/c')).toBe('__a_b_c.sock');
   });
+
+  it('tells nothing running (E_NOT_RUNNING) from a request that got no reply (E_NO_REPLY)', async () => {
+    const dir = tempDir();
+    const none = join(dir, 'none.sock');
+    await expect(sendRequest(none, { op: 'status' }, 'wc')).rejects.toMatchObject({
+      code: 'E_NOT_RUNNING',
+      message: `no topology 'wc' is running: no control socket at ${none} (if the run was started with --control, pass the same --control)`,
+      details: { control: none, topology: 'wc' },
+    });
+    // Something that accepts and hangs up, and something that answers what squall does not speak.
+    for (const [name, answer] of [['mute', ''], ['other', 'HTTP/1.1 400 Bad Request\n']] as const) {
+      const path = join(dir, `${name}.sock`);
+      // resume(): read the request, so the server sees the client hang up and can close.
+      const server = createServer((s) => s.resume().end(answer));
+      await new Promise<void>((r) => server.listen(path, r));
+      try {
+        await expect(sendRequest(path, { op: 'kill' }, undefined), name).rejects.toMatchObject({
+          code: 'E_NO_REPLY',
+          message: expect.stringContaining('check with squall status whether the request was carried out'),
+          details: { control: path },
+        });
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    }
+  });
+
+  it('refuses a second server on a live control socket with E_ALREADY_RUNNING', async () => {
+    const path = join(tempDir(), 'c.sock');
+    const first = await ControlServer.open(path, 'wc', true, async () => 'ok');
+    try {
+      expect(await sendRequest(path, { op: 'status' }, 'wc')).toBe('ok');
+      await expect(ControlServer.open(path, 'wc', true, async () => 'second')).rejects.toMatchObject({
+        code: 'E_ALREADY_RUNNING',
+        details: { topology: 'wc', control: path },
+      });
+    } finally {
+      await first.close();
+    }
+    await expect(sendRequest(path, { op: 'status' }, 'wc')).rejects.toMatchObject({ code: 'E_NOT_RUNNING' });
+  });
 });
 
 /** Enough of a threaded run for RunControl: a rebalance that waits for `release`, or fails and leaves it killed. */
@@ -172,8 +213,9 @@ describe('RunControl', () => {
 
   it('refuses requests while the topology is submitted, except kill, and checks the topology name', async () => {
     const control = new RunControl('t', '/x.sock', 1024);
-    await expect(control.handle({ op: 'status' })).rejects.toMatchObject({ code: 'E_BAD_STATE', message: "topology 't' is still starting; try again in a moment" });
-    await expect(control.handle({ op: 'status', topology: 'u' })).rejects.toMatchObject({ code: 'E_BAD_STATE' });
+    await expect(control.handle({ op: 'status' })).rejects.toMatchObject({ code: 'E_STARTING', message: "topology 't' is still starting; try again in a moment" });
+    await expect(control.handle({ op: 'activate' })).rejects.toMatchObject({ code: 'E_STARTING' });
+    await expect(control.handle({ op: 'status', topology: 'u' })).rejects.toMatchObject({ code: 'E_NOT_RUNNING', details: { topology: 'u', control: '/x.sock', running: 't' } });
     const killed = control.handle({ op: 'kill' });
     await expect(control.stopRequested).resolves.toBe('kill');
     control.fail(new SquallError({ code: 'E_BAD_CONFIG', message: 'bad' }));
@@ -276,7 +318,7 @@ describe('squall status / activate / deactivate / rebalance / kill', () => {
       const after = await runCli(['status', 'durable-word-count', '--control', sock]);
       expect(after.code).toBe(1);
       expect(after.stdout).toBe('');
-      expect(after.stderr).toBe(`squall: E_BAD_STATE: no topology 'durable-word-count' is running: no control socket at ${sock} (if the run was started with --control, pass the same --control)\n`);
+      expect(after.stderr).toBe(`squall: E_NOT_RUNNING: no topology 'durable-word-count' is running: no control socket at ${sock} (if the run was started with --control, pass the same --control)\n`);
     },
     TIMEOUT_MS * 4,
   );
@@ -292,7 +334,7 @@ describe('squall status / activate / deactivate / rebalance / kill', () => {
       const second = await runCli(['run', 'topologies/word-count.ts', '--control', sock, '--duration', '1']);
       expect(second.code).toBe(1);
       expect(second.stdout).toBe('');
-      expect(second.stderr).toBe(`squall: E_BAD_STATE: topology 'word-count' is already running (control socket ${sock}); kill it (squall kill word-count) or pass --control\n`);
+      expect(second.stderr).toBe(`squall: E_ALREADY_RUNNING: topology 'word-count' is already running (control socket ${sock}); kill it (squall kill word-count) or pass --control\n`);
       // The first is untouched.
       expect((await status(sock)).status).toBe('active');
 
@@ -323,7 +365,7 @@ describe('squall status / activate / deactivate / rebalance / kill', () => {
 
       const stale = await runCli(['status', 'word-count'], env);
       expect(stale.code).toBe(1);
-      expect(stale.stderr).toMatch(/^squall: E_BAD_STATE: no topology 'word-count' is running: nothing answers on the control socket /);
+      expect(stale.stderr).toMatch(/^squall: E_NOT_RUNNING: no topology 'word-count' is running: nothing answers on the control socket /);
       expect(stale.stderr).toContain(sock);
 
       const alive = start(['run', 'topologies/word-count.ts'], env);
@@ -360,8 +402,8 @@ describe('squall status / activate / deactivate / rebalance / kill', () => {
       expect(await raw(sock, 'hello\n')).toEqual({ ok: false, error: { code: 'E_BAD_ARGUMENT', message: 'bad control request: not JSON' } });
       expect((await raw(sock, '{"op":"explode"}\n')).error?.code).toBe('E_BAD_ARGUMENT');
       expect((await raw(sock, '{"op":"status","topology":"other"}\n')).error).toEqual({
-        code: 'E_BAD_STATE',
-        message: `the control socket ${sock} belongs to topology 'word-count', not 'other'`,
+        code: 'E_NOT_RUNNING',
+        message: `no topology 'other' is running at ${sock}: the control socket belongs to topology 'word-count'; pass that name, or the --control of the run you mean`,
       });
       // A request without the newline, the writing side closed: still answered.
       expect(await raw(sock, '{"op":"deactivate"}')).toMatchObject({ ok: true, result: { status: 'inactive' } });
@@ -371,7 +413,7 @@ describe('squall status / activate / deactivate / rebalance / kill', () => {
       const kill = await runCli(['kill', '--control', sock]);
       expect(kill.code).toBe(0);
       // A second kill finds nothing.
-      expect((await runCli(['kill', '--control', sock])).stderr).toMatch(/^squall: E_BAD_STATE: no topology is running there: no control socket at /);
+      expect((await runCli(['kill', '--control', sock])).stderr).toMatch(/^squall: E_NOT_RUNNING: no topology is running there: no control socket at /);
       const r = await run.done;
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('killed by squall kill');

@@ -97,10 +97,10 @@ describe('squall failures', () => {
   );
 
   it(
-    'reports a resource-aware plan that does not fit with the scheduler\'s message',
+    'reports a resource-aware plan that does not fit as E_NO_ROOM, with the scheduler\'s message',
     async () => {
       const r = await runCli(['describe', 'topologies/word-count.ts', '--strategy', 'resource-aware', '--thread-heap-mb', '100']);
-      expectFailure(r, 'E_BAD_ARGUMENT');
+      expectFailure(r, 'E_NO_ROOM');
       expect(r.stderr).toContain('resource-aware scheduling cannot place task');
     },
     TIMEOUT_MS,

@@ -69,7 +69,7 @@ describe('resource-aware strategy', () => {
         plan = planTopology(topology, { hosts, strategy });
       } catch (err) {
         // A refusal is an operating error with a code and the component, never a crash.
-        expect(isSquallError(err) && err.code, `seed ${seed}`).toBe('E_BAD_ARGUMENT');
+        expect(isSquallError(err) && err.code, `seed ${seed}`).toBe('E_NO_ROOM');
         expect((err as SquallError).component, `seed ${seed}`).toBeTypeOf('string');
         refused++;
         continue;
@@ -129,6 +129,11 @@ describe('resource-aware strategy', () => {
     expect(() => planTopology(topology, { hosts: 2, strategy: resourceAwareStrategy() })).toThrow(/memoryMb 600/);
   });
 
+  it('resourcesOf a component the topology does not have is E_UNKNOWN_COMPONENT', () => {
+    const topology = topologyOf([{ id: 's' }]);
+    expect(() => resourcesOf(topology, 'nope')).toThrow(expect.objectContaining({ code: 'E_UNKNOWN_COMPONENT', component: 'nope' }));
+  });
+
   it('counts the ackers with their small defaults, or config.ackerResources', () => {
     const topology = topologyOf([{ id: 's', resources: { cpu: 96 } }], { ackers: 1 });
     expect(resourcesOf(topology, '__acker')).toEqual({ cpu: 5, memoryMb: 32 });
@@ -141,10 +146,10 @@ describe('resource-aware strategy', () => {
     expect(err.message).toContain('config.ackerResources');
   });
 
-  it('throws E_BAD_ARGUMENT naming the component, its hints, what each host has left, and what to do', () => {
+  it('throws E_NO_ROOM naming the component, its hints, what each host has left, and what to do', () => {
     const topology = topologyOf([{ id: 'crunch', parallelism: 5, resources: { cpu: 60, memoryMb: 128 } }], { ackers: 1 });
     const err = planError(topology, 2);
-    expect(err.code).toBe('E_BAD_ARGUMENT');
+    expect(err.code).toBe('E_NO_ROOM');
     expect(err.component).toBe('crunch');
     expect(err.message).toContain("spout 'crunch' (cpu 60, memoryMb 128 per task)");
     expect(err.message).toContain('host 0: cpu 40, memoryMb 896; host 1: cpu 40, memoryMb 896');
@@ -159,6 +164,7 @@ describe('resource-aware strategy', () => {
         { host: 0, cpu: 40, memoryMb: 896 },
         { host: 1, cpu: 40, memoryMb: 896 },
       ],
+      reason: 'hosts-full',
       hostsNeeded: 4,
     });
   });
@@ -166,7 +172,9 @@ describe('resource-aware strategy', () => {
   it('says more threads will not help when one task needs more than a whole host', () => {
     const topology = topologyOf([{ id: 's' }, { id: 'model', resources: { memoryMb: 4096 } }]);
     const err = planError(topology, 8);
-    expect(err.code).toBe('E_BAD_ARGUMENT');
+    expect(err.code).toBe('E_NO_ROOM');
+    expect(err.details).toMatchObject({ component: 'model', reason: 'task-too-big' });
+    expect(err.details).not.toHaveProperty('hostsNeeded');
     expect(err.component).toBe('model');
     expect(err.message).toContain("bolt 'model' (cpu 10, memoryMb 4096 per task)");
     expect(err.message).toContain('more threads will not help');
