@@ -14,14 +14,14 @@ const MIN_BITS = 6;
  * table that sees endless set/delete traffic never degrades.
  *
  * Values must not be `undefined`: `get` and `delete` use it to mean absent.
- * Halves are normalised with `>>> 0`, because a value computed with `^` is a
- * signed 32-bit number and would otherwise miss its entry.
+ * Halves are normalised with `| 0` (signed, as IdSource draws them), so an
+ * unsigned spelling of the same bits finds the same entry.
  */
 export class IdMap<V> {
   private bits = MIN_BITS;
   private mask = (1 << MIN_BITS) - 1;
-  private los = new Uint32Array(1 << MIN_BITS);
-  private his = new Uint32Array(1 << MIN_BITS);
+  private los = new Int32Array(1 << MIN_BITS);
+  private his = new Int32Array(1 << MIN_BITS);
   private used = new Uint8Array(1 << MIN_BITS);
   private vals: (V | undefined)[] = new Array<V | undefined>(1 << MIN_BITS).fill(undefined);
   private count = 0;
@@ -47,17 +47,17 @@ export class IdMap<V> {
   }
 
   get(lo: number, hi: number): V | undefined {
-    const i = this.find(lo >>> 0, hi >>> 0);
+    const i = this.find(lo | 0, hi | 0);
     return i < 0 ? undefined : this.vals[i];
   }
 
   has(lo: number, hi: number): boolean {
-    return this.find(lo >>> 0, hi >>> 0) >= 0;
+    return this.find(lo | 0, hi | 0) >= 0;
   }
 
   set(lo: number, hi: number, value: V): void {
-    lo >>>= 0;
-    hi >>>= 0;
+    lo |= 0;
+    hi |= 0;
     const mask = this.mask;
     const used = this.used;
     let i = this.slot(lo, hi);
@@ -77,7 +77,7 @@ export class IdMap<V> {
 
   /** Remove the id; returns its value, or undefined when it was absent. */
   delete(lo: number, hi: number): V | undefined {
-    let i = this.find(lo >>> 0, hi >>> 0);
+    let i = this.find(lo | 0, hi | 0);
     if (i < 0) return undefined;
     const value = this.vals[i];
     const mask = this.mask;
@@ -105,7 +105,7 @@ export class IdMap<V> {
   forEach(fn: (value: V, lo: number, hi: number) => void): void {
     // Copy first: fn may change the map.
     const entries: [V, number, number][] = [];
-    for (let i = 0; i <= this.mask; i++) if (this.used[i] === 1) entries.push([this.vals[i] as V, this.los[i]!, this.his[i]!]);
+    for (let i = 0; i <= this.mask; i++) if (this.used[i] === 1) entries.push([this.vals[i] as V, this.los[i]! >>> 0, this.his[i]! >>> 0]);
     for (const [v, lo, hi] of entries) fn(v, lo, hi);
   }
 
@@ -123,8 +123,8 @@ export class IdMap<V> {
     const n = 1 << bits;
     this.bits = bits;
     this.mask = n - 1;
-    this.los = new Uint32Array(n);
-    this.his = new Uint32Array(n);
+    this.los = new Int32Array(n);
+    this.his = new Int32Array(n);
     this.used = new Uint8Array(n);
     this.vals = new Array<V | undefined>(n).fill(undefined);
     this.count = 0;

@@ -8,9 +8,14 @@ import type { RandomSource } from '../runtime/index.ts';
 const POOL_U32 = 16384;
 
 /**
- * Random 64-bit ids (root ids and edge ids) held as two unsigned 32-bit
+ * Random 64-bit ids (root ids and edge ids) held as two signed 32-bit
  * halves, because JavaScript's `^` works on 32 bits and BigInt is too slow
- * for the per-tuple path.
+ * for the per-tuple path. Signed, not unsigned: V8 (64-bit, no pointer
+ * compression, as Node ships) keeps an int32 as a small integer in an
+ * object's field, while an unsigned half of 2^31 or more is a heap number,
+ * so four of them made every tracked tuple four allocations heavier.
+ * Compare and hash halves as they come; `>>> 0` makes one unsigned for
+ * display.
  *
  * `next()` returns nothing and writes `lo` and `hi` instead, so drawing an id
  * allocates nothing: read both fields before the next call.
@@ -21,13 +26,15 @@ const POOL_U32 = 16384;
  * const rootLo = ids.lo, rootHi = ids.hi;
  */
 export class IdSource {
-  /** Low 32 bits of the last id drawn, unsigned. */
+  /** Low 32 bits of the last id drawn, as a signed int32. */
   lo = 0;
-  /** High 32 bits of the last id drawn, unsigned. */
+  /** High 32 bits of the last id drawn, as a signed int32. */
   hi = 0;
 
   private readonly random: RandomSource;
-  private readonly pool = new Uint32Array(POOL_U32);
+  private readonly raw = new Uint32Array(POOL_U32);
+  /** The same bits, read signed. */
+  private readonly pool = new Int32Array(this.raw.buffer);
   // Starts past the end so the first next() fills the pool.
   private pos = POOL_U32;
 
@@ -42,11 +49,11 @@ export class IdSource {
     // in 2^64 is zero; drawing again costs nothing in practice.
     do {
       if (this.pos >= POOL_U32) {
-        this.random.fillU32(this.pool);
+        this.random.fillU32(this.raw);
         this.pos = 0;
       }
-      this.lo = this.pool[this.pos] >>> 0;
-      this.hi = this.pool[this.pos + 1] >>> 0;
+      this.lo = this.pool[this.pos]!;
+      this.hi = this.pool[this.pos + 1]!;
       this.pos += 2;
     } while (this.lo === 0 && this.hi === 0);
   }

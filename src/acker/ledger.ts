@@ -42,8 +42,8 @@ export class AckerLedger {
   private readonly pending: RotatingMap<number>;
   // A pending tree's state in columns, not an object per tree: the running
   // XOR, the spout task (-1 until the init names it), and whether it failed.
-  private valLo = new Uint32Array(1024);
-  private valHi = new Uint32Array(1024);
+  private valLo = new Int32Array(1024);
+  private valHi = new Int32Array(1024);
   private spout = new Int32Array(1024);
   private failed = new Uint8Array(1024);
   private readonly slots: SlotAllocator;
@@ -125,10 +125,10 @@ export class AckerLedger {
 
   private grow(): void {
     const n = this.spout.length * 2;
-    const lo = new Uint32Array(n);
+    const lo = new Int32Array(n);
     lo.set(this.valLo);
     this.valLo = lo;
-    const hi = new Uint32Array(n);
+    const hi = new Int32Array(n);
     hi.set(this.valHi);
     this.valHi = hi;
     const sp = new Int32Array(n);
@@ -171,7 +171,7 @@ export class AckerLedger {
     const task = this.spout[e]!;
     if (task < 0) return;
     this.timedOutCount++;
-    this.sink.timedOut(task, lo, hi);
+    this.sink.timedOut(task, lo >>> 0, hi >>> 0);
   }
 }
 

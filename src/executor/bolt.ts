@@ -110,13 +110,13 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     const outHi = input.outHi;
     const lo = input.rootLo;
     const hi = input.rootHi;
-    this.track.ack(ackerTaskFor(lo, hi, this.ackers), this.taskId, lo, hi, (input.idLo ^ outLo) >>> 0, (input.idHi ^ outHi) >>> 0);
+    this.track.ack(ackerTaskFor(lo, hi, this.ackers), this.taskId, lo, hi, input.idLo ^ outLo, input.idHi ^ outHi);
     const more = input.more;
     if (more === null) return;
     for (let i = 0; i < more.length; i += 4) {
       const mlo = more[i]!;
       const mhi = more[i + 1]!;
-      this.track.ack(ackerTaskFor(mlo, mhi, this.ackers), this.taskId, mlo, mhi, (more[i + 2]! ^ outLo) >>> 0, (more[i + 3]! ^ outHi) >>> 0);
+      this.track.ack(ackerTaskFor(mlo, mhi, this.ackers), this.taskId, mlo, mhi, more[i + 2]! ^ outLo, more[i + 3]! ^ outHi);
     }
   }
 
@@ -249,8 +249,8 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
 function addEdge(ids: number[], rootLo: number, rootHi: number, eLo: number, eHi: number): void {
   for (let i = 0; i < ids.length; i += 4) {
     if (ids[i] === rootLo && ids[i + 1] === rootHi) {
-      ids[i + 2] = (ids[i + 2]! ^ eLo) >>> 0;
-      ids[i + 3] = (ids[i + 3]! ^ eHi) >>> 0;
+      ids[i + 2] = ids[i + 2]! ^ eLo;
+      ids[i + 3] = ids[i + 3]! ^ eHi;
       return;
     }
   }

@@ -196,7 +196,7 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
     this.msgIds[slot] = msgId;
     this.starts[slot] = (++this.sampleTick & (LATENCY_SAMPLE - 1)) === 1 ? host.clock.now() : -1;
     this.pendingMap.putNew(rootLo, rootHi, slot);
-    this.track.add(ackerTaskFor(rootLo, rootHi, this.ackers), TRACK_INIT, this.taskId, rootLo, rootHi, xorLo >>> 0, xorHi >>> 0);
+    this.track.add(ackerTaskFor(rootLo, rootHi, this.ackers), TRACK_INIT, this.taskId, rootLo, rootHi, xorLo, xorHi);
   }
 
   // --- actor loop ----------------------------------------------------------

@@ -3,7 +3,7 @@
  * (executor -> acker, acker -> spout) and signals from the host (rotate the
  * timeout buckets, activate, deactivate). Data travels as Tuple.
  *
- * A tracking record is five u32 words: kind and task packed in the first
+ * A tracking record is five 32-bit words: kind and task packed in the first
  * (`task << 3 | kind`), then the root id's halves and a value's halves.
  * The same records sit in a local batch and in the batch codec's wire
  * format, so a batch crosses a thread as one copy of its words.
@@ -27,7 +27,8 @@ export const TRACK_BATCH_RECORDS = 512;
  * steady state allocates nothing.
  */
 export class TrackBatch {
-  readonly data = new Uint32Array(TRACK_BATCH_RECORDS * TRACK_WORDS);
+  /** Signed, like ids (see IdSource): reading a word out allocates nothing. */
+  readonly data = new Int32Array(TRACK_BATCH_RECORDS * TRACK_WORDS);
   count = 0;
 
   get full(): boolean {
@@ -49,12 +50,12 @@ export class TrackBatch {
 }
 
 /** The kind of record i of a batch's words. */
-export function recordKind(data: Uint32Array, i: number): number {
+export function recordKind(data: Int32Array, i: number): number {
   return data[i * TRACK_WORDS]! & 7;
 }
 
 /** The task of record i. */
-export function recordTask(data: Uint32Array, i: number): number {
+export function recordTask(data: Int32Array, i: number): number {
   return data[i * TRACK_WORDS]! >>> 3;
 }
 

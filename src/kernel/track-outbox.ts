@@ -67,9 +67,9 @@ export class TrackOutbox {
       if (this.slotTask[s] === target) {
         const d = this.open[target]!.data;
         const o = this.slotRecord[s]! * TRACK_WORDS;
-        if (d[o + 1] === lo && d[o + 2] === hi) {
-          d[o + 3] = (d[o + 3]! ^ vlo) >>> 0;
-          d[o + 4] = (d[o + 4]! ^ vhi) >>> 0;
+        if (d[o + 1] === (lo | 0) && d[o + 2] === (hi | 0)) {
+          d[o + 3] = d[o + 3]! ^ vlo;
+          d[o + 4] = d[o + 4]! ^ vhi;
           return;
         }
       }

@@ -220,7 +220,7 @@ export class Transport implements BatchSink {
     if (link.owed[target]!++ === 0) link.owedTasks.push(exec);
   }
 
-  track(target: number, words: Uint32Array, count: number): void {
+  track(target: number, words: Int32Array, count: number): void {
     const b = this.local.trackPool.take();
     b.data.set(words.subarray(0, count * TRACK_WORDS));
     b.count = count;

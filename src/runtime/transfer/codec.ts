@@ -92,7 +92,7 @@ export interface BatchSink {
    */
   tuple(target: number, sourceTask: number, streamIndex: number, values: unknown[], rootLo: number, rootHi: number, idLo: number, idHi: number, more: number[] | null): void;
   /** A batch of tracking records: `count` records of 5 words at words[0..count*5), valid only during the call. */
-  track(target: number, words: Uint32Array, count: number): void;
+  track(target: number, words: Int32Array, count: number): void;
 }
 
 /** What goes in one postMessage: `buf` is transferred, `extra` (if not null) is structured-cloned. */
@@ -212,8 +212,8 @@ export class BatchEncoder {
     this.records++;
   }
 
-  /** A batch of tracking records for `target`: `count` records of 5 u32 words from `words`. */
-  addTrack(target: number, words: Uint32Array, count: number): void {
+  /** A batch of tracking records for `target`: `count` records of 5 words from `words`. */
+  addTrack(target: number, words: Int32Array | Uint32Array, count: number): void {
     if (target >>> 0 !== target) throw notU32('target', target);
     if (count >>> 0 !== count || count * TRACK_WORDS > words.length) throw invariantError(`track batch of ${String(count)} records in ${words.length} words`);
     const bytes = TRACK_HEADER_BYTES + 4 * TRACK_WORDS * count;
@@ -225,7 +225,7 @@ export class BatchEncoder {
     dv.setUint32(p + 5, count, true);
     p += TRACK_HEADER_BYTES;
     const n = count * TRACK_WORDS;
-    for (let i = 0; i < n; i++, p += 4) dv.setUint32(p, words[i]!, true);
+    for (let i = 0; i < n; i++, p += 4) dv.setInt32(p, words[i]! | 0, true);
     this.pos = p;
     this.records++;
   }
@@ -325,7 +325,7 @@ export class BatchEncoder {
 }
 
 /** Decoded tracking records, handed to the sink during its call only. */
-let trackScratch = new Uint32Array(1024 * TRACK_WORDS);
+let trackScratch = new Int32Array(1024 * TRACK_WORDS);
 
 /**
  * Calls `sink` once per record, in order. Every tuple gets a fresh `values`
@@ -347,8 +347,8 @@ export function decodeBatch(batch: EncodedBatch, sink: BatchSink): void {
       const n = dv.getUint32(p + 5, true);
       p += TRACK_HEADER_BYTES;
       const words = n * TRACK_WORDS;
-      if (trackScratch.length < words) trackScratch = new Uint32Array(words);
-      for (let i = 0; i < words; i++, p += 4) trackScratch[i] = dv.getUint32(p, true);
+      if (trackScratch.length < words) trackScratch = new Int32Array(words);
+      for (let i = 0; i < words; i++, p += 4) trackScratch[i] = dv.getInt32(p, true);
       sink.track(target, trackScratch, n);
       continue;
     }
@@ -367,14 +367,15 @@ export function decodeBatch(batch: EncodedBatch, sink: BatchSink): void {
       const idCount = dv.getUint32(p, true);
       p += 4;
       if (idCount >= 4) {
-        rootLo = dv.getUint32(p, true);
-        rootHi = dv.getUint32(p + 4, true);
-        idLo = dv.getUint32(p + 8, true);
-        idHi = dv.getUint32(p + 12, true);
+        // Signed, as IdSource draws them (see there).
+        rootLo = dv.getInt32(p, true);
+        rootHi = dv.getInt32(p + 4, true);
+        idLo = dv.getInt32(p + 8, true);
+        idHi = dv.getInt32(p + 12, true);
         p += 16;
         if (idCount > 4) {
           more = new Array<number>(idCount - 4);
-          for (let i = 0; i < idCount - 4; i++, p += 4) more[i] = dv.getUint32(p, true);
+          for (let i = 0; i < idCount - 4; i++, p += 4) more[i] = dv.getInt32(p, true);
         }
       }
     }
@@ -444,9 +445,10 @@ function notU32(field: string, value: unknown): SquallError {
   return invariantError(`batch ${field} must be an unsigned 32-bit integer, got ${String(value)}`);
 }
 
+/** An id half, signed or unsigned (the same 32 bits either way). */
 function writeId(dv: DataView, p: number, id: number, index: number): number {
-  if (id >>> 0 !== id) throw notU32('ids[' + index + ']', id);
-  dv.setUint32(p, id, true);
+  if (id >>> 0 !== id && (id | 0) !== id) throw notU32('ids[' + index + ']', id);
+  dv.setInt32(p, id | 0, true);
   return p + 4;
 }
 
