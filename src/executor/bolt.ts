@@ -38,9 +38,11 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
   }
 
   async start(): Promise<void> {
-    const made = this.factory();
-    this.bolt = isBasicBolt(made) ? new BasicBoltAdapter(made) : made;
-    await this.bolt.prepare(this.context, this);
+    const made = (): Bolt => {
+      const b = this.factory();
+      return isBasicBolt(b) ? new BasicBoltAdapter(b) : b;
+    };
+    this.bolt = await this.startInstance(made, 'prepare', (b) => b.prepare(this.context, this));
   }
 
   async stop(): Promise<void> {

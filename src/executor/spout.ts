@@ -80,8 +80,7 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
   }
 
   async start(): Promise<void> {
-    this.spout = this.factory();
-    await this.spout.open(this.context, this);
+    this.spout = await this.startInstance(this.factory, 'open', (s) => s.open(this.context, this));
   }
 
   async stop(): Promise<void> {

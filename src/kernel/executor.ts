@@ -51,11 +51,52 @@ export abstract class Executor<M> {
   /** Close/cleanup the user instance. */
   abstract stop(): Promise<void>;
 
+  /**
+   * Build the user's instance with `make`, then open or prepare it with
+   * `init`, turning a throw into an error that names the component: the
+   * factory's as E_BAD_FACTORY, open/prepare's as E_COMPONENT_THREW (a
+   * SquallError of the user's own keeps its code). The same in local and
+   * threaded mode.
+   */
+  protected async startInstance<T>(make: () => T, phase: string, init: (instance: T) => void | Promise<void>): Promise<T> {
+    let instance: T;
+    try {
+      instance = make();
+    } catch (err) {
+      throw new SquallError(
+        {
+          code: 'E_BAD_FACTORY',
+          component: this.component,
+          message: `the factory of ${this.kind} '${this.component}' threw when task ${this.taskId} started: ${describe(err)}; a factory should only construct the component (open connections in open()/prepare())`,
+        },
+        { cause: err },
+      );
+    }
+    try {
+      await init(instance);
+    } catch (err) {
+      if (err instanceof SquallError && err.component !== undefined) throw err;
+      throw new SquallError(
+        {
+          code: err instanceof SquallError ? err.code : 'E_COMPONENT_THREW',
+          component: this.component,
+          message: `${this.kind} '${this.component}' (task ${this.taskId}) threw in ${phase}(): ${describe(err)}`,
+        },
+        { cause: err },
+      );
+    }
+    return instance;
+  }
+
   downstreamHasRoom(): boolean {
     const d = this.downstream;
     for (let i = 0; i < d.length; i++) if (!d[i]!.hasRoom()) return false;
     return true;
   }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 export function makeContext(

@@ -2,7 +2,7 @@ export { realClock, SimulatedClock } from './clock.ts';
 export type { Clock } from './clock.ts';
 export { cryptoRandom, SeededRandom } from './random.ts';
 export type { RandomSource } from './random.ts';
-export { submit, LocalRun } from './run.ts';
+export { submit, RunController } from './run.ts';
 export type { HostStatus, KillOptions, SubmitOptions, TopologyRun } from './run.ts';
 export type { CaptureSink } from '../kernel/index.ts';
 export { latencyBetween } from './metrics.ts';

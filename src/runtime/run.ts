@@ -1,22 +1,24 @@
 import { nanoid } from 'nanoid';
 import { SquallError } from '../errors/index.ts';
+import type { CaptureSink } from '../kernel/index.ts';
 import { planTopology } from '../scheduler/index.ts';
 import type { Plan, SchedulingStrategy } from '../scheduler/index.ts';
-import { withMocks } from './mocks.ts';
-import type { MockedSources } from './mocks.ts';
-import type { HostState } from './supervisor.ts';
 import type { Topology, TopologyConfig } from '../topology/index.ts';
 import { validateConfig } from '../topology/index.ts';
 import type { Clock } from './clock.ts';
 import { realClock } from './clock.ts';
-import type { CaptureSink } from '../kernel/index.ts';
-import { Host } from './host.ts';
-import type { MetricsSnapshot } from './metrics.ts';
-import { ErrorLog, hostReport, snapshot } from './metrics.ts';
-import type { RandomSource } from './random.ts';
-import { cryptoRandom } from './random.ts';
-import type { TopologyStatus } from './status.ts';
+import type { HostGroup, HostStatus } from './host-group.ts';
 import { RunLifecycle } from './lifecycle.ts';
+import { LocalHosts } from './local-hosts.ts';
+import type { HostReport, MetricsSnapshot } from './metrics.ts';
+import { snapshot } from './metrics.ts';
+import { withMocks } from './mocks.ts';
+import type { MockedSources } from './mocks.ts';
+import type { RandomSource } from './random.ts';
+import { cryptoRandom, SeededRandom } from './random.ts';
+import { WorkerHosts } from './worker-hosts.ts';
+
+export type { HostStatus } from './host-group.ts';
 
 export interface SubmitOptions {
   /** Overrides of the topology's config (the CLI's --set). */
@@ -27,12 +29,23 @@ export interface SubmitOptions {
    * module (loadTopologyModule) and run on the real clock.
    */
   threads?: number;
-  /** Semantic time: timeouts, ticks, latency. Default: the real clock. Local mode only. */
+  /** Local mode: semantic time (timeouts, ticks, latency). Default: the real clock. */
   clock?: Clock;
-  /** Local mode: the random source. */
+  /** Local mode: the random source (ids, shuffle, partial key). Give `random` or `seed`, not both. */
   random?: RandomSource;
-  /** Threads: seed every host's random source from this (default: crypto randomness). */
+  /**
+   * Seed every random source from this (default: crypto randomness): in
+   * local mode the one host's, with threads each host's from the seed and
+   * its host id. With a simulated clock and manual stepping a local run is
+   * then the same every time.
+   */
   seed?: number;
+  /**
+   * Local mode: 'auto' (the default) runs the host on the event loop;
+   * 'manual' runs it only when the caller calls settle(), so a test drives
+   * every step and never waits on real time.
+   */
+  stepping?: 'auto' | 'manual';
   /** Threads: how tasks are placed on hosts (default: even). */
   strategy?: SchedulingStrategy;
   /** Threads: V8 old-generation heap limit per worker thread, in MB (default 1024). */
@@ -47,22 +60,13 @@ export interface SubmitOptions {
   capture?: CaptureSink;
 }
 
-/** A host (thread) as its supervisor sees it. */
-export interface HostStatus {
-  host: number;
-  state: HostState;
-  restarts: number;
-  lastError: string | null;
-  tasks: number;
-}
-
 /** A submitted topology, running in this process: created by {@link submit}. */
 export interface TopologyRun {
   readonly id: string;
   readonly mode: 'local' | 'threads';
   readonly topology: Topology;
   readonly plan: Plan;
-  readonly status: TopologyStatus;
+  readonly status: import('./status.ts').TopologyStatus;
   activate(): void;
   deactivate(): void;
   kill(options?: KillOptions): Promise<MetricsSnapshot>;
@@ -85,8 +89,15 @@ export interface TopologyRun {
   /**
    * For finite topologies: true when every spout task reports isDone() and
    * nothing is in flight. Throws if a spout cannot say (no isDone()).
+   * Threads: from the latest reports; call refresh() first.
    */
   isDone(): boolean;
+  /**
+   * Manual stepping (local mode, `stepping: 'manual'`): run every task until
+   * nothing moves; returns the messages handled. Timers fire only when the
+   * simulated clock is moved.
+   */
+  settle(): number;
 }
 
 export interface KillOptions {
@@ -94,127 +105,273 @@ export interface KillOptions {
   waitMs?: number;
 }
 
+/** How often a drain (kill, rebalance) looks at the trees still in flight. */
+const DRAIN_POLL_MS = 10;
+
 /**
- * A topology running on this thread (local mode). Lifecycle calls are guarded
- * by state: activating a killed topology is an E_BAD_STATE error, not a
- * silent no-op.
+ * One run controller for both modes. It drives a HostGroup (the one
+ * in-process host of local mode, or supervised worker-thread hosts), and
+ * writes activate, deactivate, kill, rebalance, isDone, metrics and refresh
+ * once. Lifecycle calls are guarded by state: activating a killed topology
+ * is an E_BAD_STATE error, not a silent no-op.
  */
-export class LocalRun extends RunLifecycle implements TopologyRun {
-  readonly mode = 'local' as const;
-  readonly id: string;
+export class RunController extends RunLifecycle implements TopologyRun {
+  readonly id = nanoid(10);
+  readonly mode: 'local' | 'threads';
   readonly topology: Topology;
-  readonly plan: Plan;
-  private readonly hostList: Host[];
-  private readonly errorLog = new ErrorLog();
+  private group: HostGroup;
+  /** Reports of groups a rebalance replaced: their counts stay in the totals. */
+  private readonly retired: HostReport[] = [];
   private readonly startedAt = performance.now();
+  private active: boolean;
+  private strategy: SchedulingStrategy | undefined;
 
   /** @internal use submit() */
-  constructor(topology: Topology, options: SubmitOptions) {
+  constructor(
+    topology: Topology,
+    private readonly options: SubmitOptions,
+  ) {
     super();
-    this.id = nanoid(10);
+    const threads = checkOptions(topology, options);
+    this.mode = threads > 0 ? 'threads' : 'local';
     const config: TopologyConfig = { ...topology.config, ...(options.config ?? {}) };
     validateConfig(config);
-    this.topology = withMocks(Object.freeze({ ...topology, config: Object.freeze(config) }), options.mocks ?? {});
-    this.plan = planTopology(this.topology, { hosts: 1 });
-    const clock = options.clock ?? realClock;
-    const random = options.random ?? cryptoRandom;
-    this.hostList = this.plan.hosts.map(
-      (h) =>
-        new Host({
-          hostId: h.hostId,
-          topology: this.topology,
-          plan: this.plan,
-          runId: this.id,
-          clock,
-          random,
-          capture: options.capture ?? null,
-          onError: (component, task, error) => this.errorLog.report(component, task, error),
-        }),
-    );
+    const frozen: Topology = Object.freeze({ ...topology, config: Object.freeze(config) });
+    // Worker threads load the module and apply the mocks themselves.
+    this.topology = threads > 0 ? frozen : withMocks(frozen, options.mocks ?? {});
+    this.active = options.active ?? true;
+    this.strategy = options.strategy;
+    this.group = this.makeGroup(Math.max(1, threads));
+  }
+
+  get plan(): Plan {
+    return this.group.plan;
+  }
+
+  private makeGroup(hosts: number): HostGroup {
+    const o = this.options;
+    const plan = planTopology(this.topology, { hosts, ...(this.strategy ? { strategy: this.strategy } : {}) });
+    if (this.mode === 'local') {
+      return new LocalHosts({
+        topology: this.topology,
+        plan,
+        runId: this.id,
+        clock: o.clock ?? realClock,
+        random: o.random ?? (o.seed !== undefined ? new SeededRandom(o.seed) : cryptoRandom),
+        capture: o.capture ?? null,
+        manual: o.stepping === 'manual',
+      });
+    }
+    return new WorkerHosts({
+      topology: this.topology,
+      plan,
+      runId: this.id,
+      overrides: o.config ?? {},
+      mocks: o.mocks ?? null,
+      capture: o.capture ?? null,
+      seed: o.seed ?? null,
+      threadHeapMb: o.threadHeapMb ?? 1024,
+      maxHostRestarts: o.maxHostRestarts ?? 10,
+    });
   }
 
   /** @internal */
-  async start(active: boolean): Promise<void> {
-    try {
-      for (const h of this.hostList) await h.start();
-    } catch (err) {
-      for (const h of this.hostList) await h.stop();
+  async start(): Promise<void> {
+    const failure = await this.group.start(this.active);
+    if (failure) {
       this.status$.send({ type: 'START_FAILED' });
-      throw err;
+      throw failure;
     }
-    this.status$.send({ type: 'STARTED', active });
-    if (active) for (const h of this.hostList) h.setActive(true);
+    this.status$.send({ type: 'STARTED', active: this.active });
   }
 
   activate(): void {
     this.expect(['active', 'inactive'], 'activate');
     this.status$.send({ type: 'ACTIVATE' });
-    for (const h of this.hostList) h.setActive(true);
+    this.active = true;
+    this.group.setActive(true);
   }
 
   deactivate(): void {
     this.expect(['active', 'inactive'], 'deactivate');
     this.status$.send({ type: 'DEACTIVATE' });
-    for (const h of this.hostList) h.setActive(false);
+    this.active = false;
+    this.group.setActive(false);
   }
 
   protected async doKill(waitMs: number): Promise<MetricsSnapshot> {
-    for (const h of this.hostList) h.setActive(false);
-    const deadline = performance.now() + waitMs;
-    while (this.pending() > 0 && performance.now() < deadline) await sleep(5);
-    for (const h of this.hostList) await h.stop();
+    this.active = false;
+    this.group.setActive(false);
+    await this.drain(waitMs);
+    await this.group.stop();
     return this.metrics();
+  }
+
+  /**
+   * Move to `threads` worker threads (or re-place tasks with the current
+   * count): deactivate the spouts, let trees in flight finish, stop every
+   * host, and start them again on a new plan. Spouts are closed and opened
+   * again, so a spout that keeps its position only in memory starts over:
+   * back spouts with a durable source (their pending trees are drained
+   * first, so nothing is lost either way).
+   */
+  async rebalance(options: { threads?: number; strategy?: SchedulingStrategy; waitMs?: number } = {}): Promise<void> {
+    if (this.mode === 'local') {
+      throw new SquallError({
+        code: 'E_BAD_STATE',
+        message: `topology '${this.topology.name}' runs in local mode on one thread; submit it with threads to rebalance`,
+      });
+    }
+    this.expect(['active', 'inactive'], 'rebalance');
+    const threads = options.threads ?? this.group.plan.hosts.length;
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new SquallError({ code: 'E_BAD_ARGUMENT', message: `rebalance needs a whole number of threads, at least 1; got ${String(threads)}` });
+    }
+    const wasActive = this.active;
+    if (options.strategy) this.strategy = options.strategy;
+    this.status$.send({ type: 'REBALANCE' });
+    this.group.setActive(false);
+    await this.drain(options.waitMs ?? this.topology.config.killWaitMs);
+    await this.group.stop();
+    for (const r of this.group.reports()) this.retired.push(retire(r));
+    this.active = wasActive;
+    this.group = this.makeGroup(threads);
+    const failure = await this.group.start(wasActive);
+    if (failure) {
+      this.status$.send({ type: 'REBALANCE_FAILED' });
+      throw failure;
+    }
+    this.status$.send({ type: 'REBALANCED', active: wasActive });
+  }
+
+  /** Wait (up to waitMs) for the trees in flight to finish; in manual stepping, run the hosts instead. */
+  private async drain(waitMs: number): Promise<void> {
+    const deadline = performance.now() + waitMs;
+    for (;;) {
+      await this.group.refresh();
+      if (this.pending() === 0 || performance.now() >= deadline) return;
+      if (this.options.stepping === 'manual') {
+        // Simulated time stands still: what settling cannot finish waits for a clock the caller moves.
+        if (this.group.settle() === 0) return;
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+    }
   }
 
   pending(): number {
     let n = 0;
-    for (const h of this.hostList) n += h.pending();
+    for (const r of this.group.reports()) for (const e of r.executors) n += e.pending;
     return n;
   }
 
   metrics(): MetricsSnapshot {
-    const reports = this.hostList.map((h, i) => hostReport(i, h.executors, this.errorLog));
-    return snapshot(reports, performance.now() - this.startedAt);
+    return snapshot([...this.retired, ...this.group.reports()], performance.now() - this.startedAt);
   }
 
-  async refresh(): Promise<void> {}
-
-  crashHost(): void {
-    throw new SquallError({ code: 'E_BAD_STATE', message: 'crashHost needs worker threads: local mode has no thread to crash' });
+  refresh(): Promise<void> {
+    return this.group.refresh();
   }
 
-  async rebalance(): Promise<void> {
-    throw new SquallError({
-      code: 'E_BAD_STATE',
-      message: `topology '${this.topology.name}' runs in local mode on one thread; submit it with threads to rebalance`,
-    });
+  crashHost(hostId: number): void {
+    if (this.mode === 'local') {
+      throw new SquallError({ code: 'E_BAD_STATE', message: 'crashHost needs worker threads: local mode has no thread to crash' });
+    }
+    this.group.crashHost(hostId);
   }
 
   hosts(): HostStatus[] {
-    const state = this.status === 'killed' ? 'stopped' : 'running';
-    return this.hostList.map((h, i) => ({ host: i, state, restarts: 0, lastError: null, tasks: h.executors.length }));
+    const list = this.group.hosts();
+    if (this.status === 'killed') for (const h of list) if (h.state === 'running') h.state = 'stopped';
+    return list;
   }
 
   isQuiet(): boolean {
-    return this.hostList.every((h) => h.isQuiet());
+    return this.group.isQuiet();
   }
 
   isDone(): boolean {
-    for (const h of this.hostList) {
-      for (const s of h.spouts) {
-        if (!s.hasDoneCheck()) {
+    // A host that is restarting has no report: its spouts cannot say yet.
+    if (this.mode === 'threads' && this.group.hosts().some((h) => h.state !== 'running')) return false;
+    let spouts = 0;
+    for (const r of this.group.reports()) {
+      if (r.retired === true) continue; // gone hosts: their tasks run elsewhere now
+      for (const e of r.executors) {
+        if (e.kind !== 'spout') continue;
+        spouts++;
+        if (e.done === null) {
           throw new SquallError({
             code: 'E_BAD_STATE',
-            component: s.component,
-            message: `spout '${s.component}' has no isDone(), so a run to completion cannot tell when it has finished; mock it with fixed input or implement isDone()`,
+            component: e.component,
+            message: `spout '${e.component}' has no isDone(), so a run to completion cannot tell when it has finished; mock it with fixed input or implement isDone()`,
           });
         }
-        if (!s.isDone()) return false;
+        if (!e.done || e.pending > 0) return false;
       }
     }
-    return this.pending() === 0 && this.isQuiet();
+    // Threads report a moment already past; local mode also checks nothing is still queued.
+    return spouts > 0 && (this.mode === 'threads' || this.group.isQuiet());
   }
 
+  settle(): number {
+    if (this.options.stepping !== 'manual') {
+      throw new SquallError({
+        code: 'E_BAD_STATE',
+        message: `topology '${this.topology.name}' runs on the event loop; submit it with stepping: 'manual' (local mode) to drive it with settle()`,
+      });
+    }
+    return this.group.settle();
+  }
+}
+
+/** A report of hosts that are gone: counts stay, nothing is pending or queued there any more. */
+function retire(report: HostReport): HostReport {
+  return { ...report, retired: true, executors: report.executors.map((e) => ({ ...e, pending: 0, queued: 0, done: null })) };
+}
+
+/** Options that cannot apply to the mode asked for are errors, never silently ignored. Returns the thread count. */
+function checkOptions(topology: Topology, o: SubmitOptions): number {
+  const threads = o.threads ?? 0;
+  if (!Number.isInteger(threads) || threads < 0) {
+    throw new SquallError({ code: 'E_BAD_ARGUMENT', message: `threads must be a whole number (0 for local mode); got ${String(threads)}` });
+  }
+  if (o.stepping !== undefined && o.stepping !== 'auto' && o.stepping !== 'manual') {
+    throw new SquallError({ code: 'E_BAD_CONFIG', message: `stepping must be 'auto' or 'manual'; got ${String(o.stepping)}` });
+  }
+  if (o.seed !== undefined && !Number.isInteger(o.seed)) {
+    throw new SquallError({ code: 'E_BAD_CONFIG', message: `seed must be an integer; got ${String(o.seed)}` });
+  }
+  if (o.seed !== undefined && o.random !== undefined) {
+    throw new SquallError({ code: 'E_BAD_CONFIG', message: 'give a seed or a random source, not both: a seed makes a SeededRandom of its own' });
+  }
+  if (threads === 0) {
+    for (const key of ['strategy', 'threadHeapMb', 'maxHostRestarts'] as const) {
+      if (o[key] !== undefined) {
+        throw new SquallError({
+          code: 'E_BAD_CONFIG',
+          message: `${key} applies to worker threads, and this run is in local mode on one thread; submit with threads: N to use it, or leave it out`,
+        });
+      }
+    }
+    return 0;
+  }
+  const localOnly = [
+    ['clock', 'a simulated clock drives local mode only: worker threads run on the real clock; submit without threads to test on simulated time'],
+    ['random', 'worker threads draw from a random source each; give a seed instead, which seeds every host'],
+  ] as const;
+  for (const [key, why] of localOnly) {
+    if (o[key] !== undefined) throw new SquallError({ code: 'E_BAD_CONFIG', message: `${key} cannot apply with threads: ${why}` });
+  }
+  if (o.stepping === 'manual') {
+    throw new SquallError({ code: 'E_BAD_CONFIG', message: "stepping: 'manual' drives the one host of local mode; worker threads always run on their own" });
+  }
+  if (topology.source === undefined) {
+    throw new SquallError({
+      code: 'E_BAD_ARGUMENT',
+      message: `topology '${topology.name}' was not loaded from a module, so worker threads cannot build it; load it with loadTopologyModule(path) (the CLI does) to run it with threads`,
+    });
+  }
+  return threads;
 }
 
 /**
@@ -222,27 +379,7 @@ export class LocalRun extends RunLifecycle implements TopologyRun {
  * threads with `threads: N`. Resolves once every task is open and prepared.
  */
 export async function submit(topology: Topology, options: SubmitOptions = {}): Promise<TopologyRun> {
-  const threads = options.threads ?? 0;
-  if (threads > 0) {
-    if (options.clock !== undefined) {
-      throw new SquallError({
-        code: 'E_BAD_ARGUMENT',
-        message: 'a simulated clock drives local mode only: worker threads run on the real clock; submit without threads to test on simulated time',
-      });
-    }
-    const { ThreadedRun } = await import('./threaded-run.ts');
-    const run = new ThreadedRun(topology, { ...options, threads });
-    await run.start();
-    return run;
-  }
-  if (!Number.isInteger(threads) || threads < 0) {
-    throw new SquallError({ code: 'E_BAD_ARGUMENT', message: `threads must be a whole number (0 for local mode); got ${String(threads)}` });
-  }
-  const run = new LocalRun(topology, options);
-  await run.start(options.active ?? true);
+  const run = new RunController(topology, options);
+  await run.start();
   return run;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

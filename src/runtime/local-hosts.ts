@@ -1,0 +1,88 @@
+import type { SquallError } from '../errors/index.ts';
+import type { CaptureSink } from '../kernel/index.ts';
+import type { Plan } from '../scheduler/index.ts';
+import type { Topology } from '../topology/index.ts';
+import type { Clock } from './clock.ts';
+import type { HostGroup, HostStatus } from './host-group.ts';
+import { Host } from './host.ts';
+import { ErrorLog, hostReport } from './metrics.ts';
+import type { HostReport } from './metrics.ts';
+import type { RandomSource } from './random.ts';
+import { wrapStartFailure } from './start-failure.ts';
+
+export interface LocalHostsOptions {
+  topology: Topology;
+  plan: Plan;
+  runId: string;
+  clock: Clock;
+  random: RandomSource;
+  capture: CaptureSink | null;
+  manual: boolean;
+}
+
+/** Local mode: the one host of the plan, on this thread. */
+export class LocalHosts implements HostGroup {
+  readonly plan: Plan;
+  private readonly host: Host;
+  private readonly errors = new ErrorLog();
+  private stopped = false;
+
+  constructor(options: LocalHostsOptions) {
+    this.plan = options.plan;
+    this.host = new Host({
+      hostId: 0,
+      topology: options.topology,
+      plan: options.plan,
+      runId: options.runId,
+      clock: options.clock,
+      random: options.random,
+      capture: options.capture,
+      manual: options.manual,
+      onError: (component, task, error) => this.errors.report(component, task, error),
+    });
+  }
+
+  async start(active: boolean): Promise<SquallError | null> {
+    try {
+      await this.host.start();
+    } catch (err) {
+      await this.host.stop();
+      this.stopped = true;
+      return wrapStartFailure(err);
+    }
+    if (active) this.host.setActive(true);
+    return null;
+  }
+
+  setActive(active: boolean): void {
+    this.host.setActive(active);
+  }
+
+  async refresh(): Promise<void> {}
+
+  reports(): HostReport[] {
+    return [hostReport(0, this.host.executors, this.errors)];
+  }
+
+  hosts(): HostStatus[] {
+    return [{ host: 0, state: this.stopped ? 'stopped' : 'running', restarts: 0, lastError: null, tasks: this.host.executors.length }];
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.host.stop();
+  }
+
+  crashHost(): void {
+    throw new Error('unreachable: the controller refuses crashHost in local mode');
+  }
+
+  isQuiet(): boolean {
+    return this.host.isQuiet();
+  }
+
+  settle(): number {
+    return this.host.settle();
+  }
+}
