@@ -10,6 +10,16 @@ export async function until(cond: () => boolean, what = 'condition', maxMs = 10_
   }
 }
 
+/**
+ * Manual stepping: run every task until nothing moves, then check `cond`.
+ * Nothing is waited for: what settling does not bring about, only a move of
+ * the simulated clock can, so a condition that does not hold fails at once.
+ */
+export function settle(run: { settle(): number }, cond: () => boolean = () => true, what = 'condition'): void {
+  run.settle();
+  if (!cond()) throw new Error(`after settling, still waiting for ${what}`);
+}
+
 /** A spout that emits `count` tuples [i] with message id i and records what it hears. */
 export class CountingSpout implements Spout {
   static instances: CountingSpout[] = [];

@@ -14,12 +14,17 @@ export interface CompleteOptions {
    * topology loaded with loadTopologyModule and run on the real clock.
    */
   threads?: number;
-  /** Semantic time (default: a new SimulatedClock, advanced only when nothing else can move). */
+  /**
+   * Semantic time (default: a new SimulatedClock). On a SimulatedClock the
+   * run is stepped by hand: settle every task, check for completion, move
+   * the clock to the next timer, repeat, so it never waits on real time and
+   * a seeded run is the same every time. Any other clock runs on real time.
+   */
   clock?: Clock;
   random?: RandomSource;
   /** Seed of the default random source (default 1). */
   seed?: number;
-  /** Real time to wait for completion before failing (default 60 s). */
+  /** Real time allowed before failing with E_NOT_COMPLETED (default 60 s): a guard, never waited out on a simulated clock that can still move. */
   timeoutMs?: number;
 }
 
@@ -58,36 +63,41 @@ export async function completeTopology(topology: Topology, options: CompleteOpti
   const threads = options.threads ?? 0;
   if (threads > 0) return completeThreaded(topology, options, recorder, threads);
   const clock = options.clock ?? new SimulatedClock();
+  if (!(clock instanceof SimulatedClock)) return completeRealTime(topology, options, recorder, clock);
   const run = await submit(topology, {
     config: options.config ?? {},
     clock,
-    random: options.random ?? new SeededRandom(options.seed ?? 1),
+    ...(options.random !== undefined ? { random: options.random } : { seed: options.seed ?? 1 }),
     capture: recorder,
     mocks: options.mockedSources ?? {},
+    stepping: 'manual',
   });
   const start = clock.now();
   const deadline = performance.now() + (options.timeoutMs ?? 60_000);
-  const idleMs = Number(run.topology.config.spoutIdleMaxMs) + 2;
   try {
     for (;;) {
+      // Settle, done?, else move the clock to the next timer and settle again.
+      // A spout that works through promises gets a pass of the event loop
+      // first: that is scheduling, not waiting, and simulated time stands still.
+      run.settle();
       if (run.isDone()) break;
-      if (performance.now() > deadline) {
+      await new Promise((r) => setImmediate(r));
+      if (run.settle() > 0) continue;
+      if (run.isDone()) break;
+      const due = clock.nextDue();
+      if (due === undefined) {
         throw new SquallError({
-          code: 'E_BAD_STATE',
-          message: `topology '${topology.name}' did not complete within ${options.timeoutMs ?? 60_000} ms (pending trees: ${run.pending()})${describeErrors(run)}`,
+          code: 'E_NOT_COMPLETED',
+          message: `topology '${topology.name}' cannot complete: nothing is left to run and no timer is set, but spouts are not done or ${run.pending()} trees are pending${describeErrors(run)}`,
         });
       }
-      if (run.isQuiet() && clock instanceof SimulatedClock) {
-        // Quiet twice across an idle-poll interval means only time can move it now.
-        const before = progress(run);
-        await sleep(idleMs);
-        if (run.isQuiet() && progress(run) === before && !run.isDone()) {
-          const due = clock.nextDue();
-          if (due !== undefined) clock.advanceTo(due);
-        }
-        continue;
+      if (performance.now() > deadline) {
+        throw new SquallError({
+          code: 'E_NOT_COMPLETED',
+          message: `topology '${topology.name}' did not complete within ${options.timeoutMs ?? 60_000} ms of real time (simulated time reached ${clock.now() - start} ms; pending trees: ${run.pending()})${describeErrors(run)}`,
+        });
       }
-      await sleep(1);
+      clock.advanceTo(due);
     }
   } catch (err) {
     await run.kill({ waitMs: 0 });
@@ -95,6 +105,42 @@ export async function completeTopology(topology: Topology, options: CompleteOpti
   }
   const metrics = await run.kill({ waitMs: 0 });
   return result(recorder, metrics, clock.now() - start);
+}
+
+/** A caller's own (real) clock: the host runs on the event loop, and this polls until done. */
+async function completeRealTime(topology: Topology, options: CompleteOptions, recorder: Recorder, clock: Clock): Promise<CompleteResult> {
+  const run = await submit(topology, {
+    config: options.config ?? {},
+    clock,
+    ...(options.random !== undefined ? { random: options.random } : { seed: options.seed ?? 1 }),
+    capture: recorder,
+    mocks: options.mockedSources ?? {},
+  });
+  const start = clock.now();
+  await pollUntilDone(run, topology, options.timeoutMs ?? 60_000, 'on a real clock');
+  const metrics = await run.kill({ waitMs: 0 });
+  return result(recorder, metrics, clock.now() - start);
+}
+
+/** Poll a run on real time (threads, or a real clock) until it is done; E_NOT_COMPLETED after timeoutMs. */
+async function pollUntilDone(run: TopologyRun, topology: Topology, timeoutMs: number, where: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  try {
+    for (;;) {
+      await run.refresh();
+      if (run.isDone()) return;
+      if (performance.now() > deadline) {
+        throw new SquallError({
+          code: 'E_NOT_COMPLETED',
+          message: `topology '${topology.name}' did not complete within ${timeoutMs} ms ${where} (pending trees: ${run.pending()})${describeErrors(run)}`,
+        });
+      }
+      await sleep(POLL_MS);
+    }
+  } catch (err) {
+    await run.kill({ waitMs: 0 });
+    throw err;
+  }
 }
 
 function result(recorder: Recorder, metrics: MetricsSnapshot, advancedMs: number): CompleteResult {
@@ -111,7 +157,7 @@ function result(recorder: Recorder, metrics: MetricsSnapshot, advancedMs: number
 /** The same on worker threads: poll the hosts' reports until every spout is done. */
 async function completeThreaded(topology: Topology, options: CompleteOptions, recorder: Recorder, threads: number): Promise<CompleteResult> {
   if (options.clock !== undefined) {
-    throw new SquallError({ code: 'E_BAD_ARGUMENT', message: 'completeTopology with threads runs on the real clock; leave out clock, or run without threads' });
+    throw new SquallError({ code: 'E_BAD_CONFIG', message: 'completeTopology with threads runs on the real clock; leave out clock, or run without threads' });
   }
   const timeoutMs = options.timeoutMs ?? 60_000;
   const run = await submit(topology, {
@@ -121,23 +167,7 @@ async function completeThreaded(topology: Topology, options: CompleteOptions, re
     capture: recorder,
     mocks: options.mockedSources ?? {},
   });
-  const deadline = performance.now() + timeoutMs;
-  try {
-    for (;;) {
-      await run.refresh();
-      if (run.isDone()) break;
-      if (performance.now() > deadline) {
-        throw new SquallError({
-          code: 'E_BAD_STATE',
-          message: `topology '${topology.name}' did not complete within ${timeoutMs} ms on ${threads} threads (pending trees: ${run.pending()})${describeErrors(run)}`,
-        });
-      }
-      await sleep(10);
-    }
-  } catch (err) {
-    await run.kill({ waitMs: 0 });
-    throw err;
-  }
+  await pollUntilDone(run, topology, timeoutMs, `on ${threads} threads`);
   const metrics = await run.kill({ waitMs: 0 });
   return result(recorder, metrics, 0);
 }
@@ -148,11 +178,8 @@ function describeErrors(run: TopologyRun): string {
   return `; errors reported: ${errors.map((e) => `${e.component}: ${e.code ?? 'error'}: ${e.message} (x${e.count})`).join('; ')}`;
 }
 
-function progress(run: TopologyRun): number {
-  let n = 0;
-  for (const c of run.metrics().components) n += c.emitted + c.executed + c.acked + c.failed + (c.timedOut ?? 0);
-  return n;
-}
+/** How often a run on real time is asked whether it is done. */
+const POLL_MS = 10;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

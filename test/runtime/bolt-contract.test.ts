@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BasicBolt, FailedError, SeededRandom, SimulatedClock, submit, TopologyBuilder } from '../../src/index.ts';
 import type { BasicOutputCollector, Bolt, OutputCollector, OutputDeclarer, TopologyContext, TopologyRun, Tuple } from '../../src/index.ts';
 import { completeTopology } from '../../src/testing/index.ts';
-import { AckBolt, CountingSpout, HoldBolt, until } from '../helpers.ts';
+import { AckBolt, CountingSpout, HoldBolt, settle } from '../helpers.ts';
 
 let run: TopologyRun | undefined;
 beforeEach(() => {
@@ -20,9 +20,9 @@ describe('bolt contract', () => {
     const b = new TopologyBuilder('ticks');
     b.setSpout('spout', () => new CountingSpout(0));
     b.setBolt('hold', () => new HoldBolt(), { parallelism: 2, tickFrequencyMs: 100 }).shuffleGrouping('spout');
-    run = await submit(b.build(), { clock });
+    run = await submit(b.build(), { clock, stepping: 'manual' });
     clock.advance(1000);
-    await until(() => HoldBolt.instances.every((h) => h.ticks.length === 10), 'ten ticks each');
+    settle(run, () => HoldBolt.instances.every((h) => h.ticks.length === 10), 'ten ticks each');
     const tick = HoldBolt.instances[0]!.ticks[0]!;
     expect(tick.isTick).toBe(true);
     expect(tick.sourceComponent).toBe('__system');
@@ -34,19 +34,19 @@ describe('bolt contract', () => {
     const b = new TopologyBuilder('reset');
     b.setSpout('spout', () => new CountingSpout(1));
     b.setBolt('hold', () => new HoldBolt()).shuffleGrouping('spout');
-    run = await submit(b.build(), { clock, random: new SeededRandom(4), config: { messageTimeoutMs: 1000 } });
+    run = await submit(b.build(), { clock, random: new SeededRandom(4), config: { messageTimeoutMs: 1000 }, stepping: 'manual' });
     const [hold] = HoldBolt.instances;
     const [spout] = CountingSpout.instances;
-    await until(() => hold!.held.length === 1, 'held');
+    settle(run, () => hold!.held.length === 1, 'held');
     for (let i = 0; i < 10; i++) {
       hold!.collector.resetTimeout(hold!.held[0]!);
-      await new Promise((r) => setTimeout(r, 5));
+      settle(run);
       clock.advance(400);
-      await new Promise((r) => setTimeout(r, 5));
+      settle(run);
     }
     expect(spout!.failed).toEqual([]);
     hold!.ackAll();
-    await until(() => spout!.acked.length === 1, 'acked after 4 s of simulated work');
+    settle(run, () => spout!.acked.length === 1, 'acked after 4 s of simulated work');
   });
 
   it('basic bolts ack after execute and fail on FailedError without reporting it', async () => {
@@ -100,14 +100,14 @@ describe('bolt contract', () => {
     b.setSpout('spout', () => new CountingSpout(2));
     b.setBolt('pair', () => new Pair()).globalGrouping('spout');
     b.setBolt('hold', () => new HoldBolt()).shuffleGrouping('pair');
-    run = await submit(b.build(), { clock: new SimulatedClock(), random: new SeededRandom(5) });
+    run = await submit(b.build(), { clock: new SimulatedClock(), random: new SeededRandom(5), stepping: 'manual' });
     const [hold] = HoldBolt.instances;
     const [spout] = CountingSpout.instances;
-    await until(() => hold!.held.length === 1, 'pair emitted');
-    await new Promise((r) => setTimeout(r, 10));
+    settle(run, () => hold!.held.length === 1, 'pair emitted');
+    settle(run);
     expect(spout!.acked).toEqual([]);
     hold!.failAll();
-    await until(() => spout!.failed.length === 2, 'both roots failed');
+    settle(run, () => spout!.failed.length === 2, 'both roots failed');
     expect(spout!.failed.sort()).toEqual([0, 1]);
   });
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReplayingSpout, SeededRandom, SimulatedClock, submit, TopologyBuilder } from '../../src/index.ts';
 import type { Message, OutputDeclarer, ReplayOptions, SpoutOutputCollector, TopologyContext, TopologyRun } from '../../src/index.ts';
-import { HoldBolt, until } from '../helpers.ts';
+import { HoldBolt, settle } from '../helpers.ts';
 
 class Letters extends ReplayingSpout<string> {
   static last: Letters;
@@ -51,26 +51,27 @@ describe('ReplayingSpout', () => {
     const b = new TopologyBuilder('replay');
     b.setSpout('letters', () => new Letters());
     b.setBolt('hold', () => new HoldBolt()).shuffleGrouping('letters');
-    run = await submit(b.build(), { clock, random: new SeededRandom(9) });
+    run = await submit(b.build(), { clock, random: new SeededRandom(9), stepping: 'manual' });
     const [hold] = HoldBolt.instances;
     const spout = () => Letters.last;
-    await until(() => hold!.held.length === 2, 'both emitted');
+    settle(run!, () => hold!.held.length === 2, 'both emitted');
     // 'a' is acked, 'b' keeps failing.
     hold!.collector.ack(hold!.held.shift()!);
     const failB = async (expectedReplays: number) => {
       hold!.failAll();
-      await until(() => spout().unsettled === 1 && hold!.held.length === 0, 'fail seen');
-      await new Promise((r) => setTimeout(r, 40));
+      // Seen: waiting for its backoff, or (the fourth failure, past maxRetries 3) given up.
+      settle(run!, () => hold!.held.length === 0 && spout().unsettled + spout().gaveUpOn.length === 1, 'fail seen');
+      expect(spout().unsettled).toBe(expectedReplays < 3 ? 1 : 0);
       expect(spout().replayed).toBe(expectedReplays);
     };
     await failB(0);
     const waits: number[] = [];
     for (const backoff of [100, 200, 250]) {
       clock.advance(backoff - 1);
-      await new Promise((r) => setTimeout(r, 40));
+      settle(run!);
       expect(hold!.held.length).toBe(0); // not yet due
       clock.advance(1);
-      await until(() => hold!.held.length === 1, `replay after ${backoff} ms`);
+      settle(run!, () => hold!.held.length === 1, `replay after ${backoff} ms`);
       waits.push(backoff);
       await failB(waits.length);
     }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SeededRandom, SimulatedClock, submit, TopologyBuilder } from '../../src/index.ts';
 import type { TopologyRun } from '../../src/index.ts';
-import { AckBolt, CountingSpout, HoldBolt, until } from '../helpers.ts';
+import { AckBolt, CountingSpout, HoldBolt, settle, until } from '../helpers.ts';
 
 let run: TopologyRun | undefined;
 beforeEach(() => {
@@ -22,15 +22,15 @@ function holdTopology(count: number, tracked = true) {
 
 describe('spout contract', () => {
   it('acks a tree once its last tuple is acked, and fails it at once on an explicit fail', async () => {
-    run = await submit(holdTopology(10), { clock: new SimulatedClock(), random: new SeededRandom(1) });
+    run = await submit(holdTopology(10), { clock: new SimulatedClock(), seed: 1, stepping: 'manual' });
     const [spout] = CountingSpout.instances;
     const [hold] = HoldBolt.instances;
-    await until(() => hold!.held.length === 10, 'tuples held');
+    settle(run, () => hold!.held.length === 10, 'tuples held');
     expect(spout!.acked).toEqual([]);
     const held = hold!.held.splice(0);
     for (const t of held.slice(0, 6)) hold!.collector.ack(t);
     for (const t of held.slice(6)) hold!.collector.fail(t);
-    await until(() => spout!.acked.length + spout!.failed.length === 10, 'outcomes');
+    settle(run, () => spout!.acked.length + spout!.failed.length === 10, 'outcomes');
     expect(spout!.acked).toEqual([0, 1, 2, 3, 4, 5]);
     expect(spout!.failed).toEqual([6, 7, 8, 9]);
     expect(spout!.overlap).toBe(false);
@@ -40,61 +40,62 @@ describe('spout contract', () => {
 
   it('times trees out on simulated time and counts timeouts apart from fails', async () => {
     const clock = new SimulatedClock();
-    run = await submit(holdTopology(5), { clock, random: new SeededRandom(2), config: { messageTimeoutMs: 1000 } });
+    run = await submit(holdTopology(5), { clock, random: new SeededRandom(2), config: { messageTimeoutMs: 1000 }, stepping: 'manual' });
     const [spout] = CountingSpout.instances;
-    await until(() => HoldBolt.instances[0]!.held.length === 5, 'tuples held');
+    settle(run, () => HoldBolt.instances[0]!.held.length === 5, 'tuples held');
     clock.advance(999);
-    await new Promise((r) => setTimeout(r, 20));
+    settle(run);
     expect(spout!.failed).toEqual([]);
     clock.advance(600); // expiry falls within [T, 1.5 T]
-    await until(() => spout!.failed.length === 5, 'timeouts');
+    settle(run, () => spout!.failed.length === 5, 'timeouts');
     const m = run.metrics().components.find((c) => c.id === 'spout')!;
     expect(m).toMatchObject({ acked: 0, failed: 0, timedOut: 5, pending: 0 });
   });
 
   it('holds nextTuple back at maxSpoutPending trees in flight', async () => {
-    run = await submit(holdTopology(1000), { config: { maxSpoutPending: 7 } });
+    run = await submit(holdTopology(1000), { config: { maxSpoutPending: 7 }, clock: new SimulatedClock(), stepping: 'manual' });
     const [hold] = HoldBolt.instances;
-    await until(() => hold!.held.length === 7, 'seven held');
-    await new Promise((r) => setTimeout(r, 50));
+    settle(run, () => hold!.held.length === 7, 'seven held');
+    settle(run);
     expect(hold!.held.length).toBe(7);
     expect(run.pending()).toBe(7);
     hold!.ackAll();
-    await until(() => hold!.held.length === 7 && CountingSpout.instances[0]!.acked.length === 7, 'next seven');
+    settle(run, () => hold!.held.length === 7 && CountingSpout.instances[0]!.acked.length === 7, 'next seven');
   });
 
   it('does not track tuples emitted without a message id', async () => {
-    run = await submit(holdTopology(3, false));
+    run = await submit(holdTopology(3, false), { clock: new SimulatedClock(), stepping: 'manual' });
     const [spout] = CountingSpout.instances;
     const [hold] = HoldBolt.instances;
-    await until(() => hold!.held.length === 3, 'held');
+    settle(run, () => hold!.held.length === 3, 'held');
     hold!.failAll();
-    await new Promise((r) => setTimeout(r, 20));
+    settle(run);
     expect(spout!.failed).toEqual([]);
     expect(run.pending()).toBe(0);
   });
 
   it('acks on emit when tracking is off (ackers: 0), never inside nextTuple', async () => {
-    run = await submit(holdTopology(4), { config: { ackers: 0 } });
+    run = await submit(holdTopology(4), { config: { ackers: 0 }, clock: new SimulatedClock(), stepping: 'manual' });
     const [spout] = CountingSpout.instances;
-    await until(() => spout!.acked.length === 4, 'acks');
+    settle(run, () => spout!.acked.length === 4, 'acks');
     expect(spout!.overlap).toBe(false);
     expect(run.pending()).toBe(0);
   });
 
   it('stops calling nextTuple while deactivated and resumes on activate', async () => {
-    run = await submit(holdTopology(0), { active: false });
+    run = await submit(holdTopology(0), { active: false, clock: new SimulatedClock(), stepping: 'manual' });
     const [spout] = CountingSpout.instances;
-    await new Promise((r) => setTimeout(r, 30));
+    settle(run);
     expect(run.status).toBe('inactive');
     expect(spout!.nextTupleCalls).toBe(0);
     run.activate();
-    await until(() => spout!.nextTupleCalls > 0, 'polls');
+    settle(run, () => spout!.nextTupleCalls > 0, 'polls');
     expect(spout!.activations).toBe(1);
     run.deactivate();
-    await until(() => spout!.deactivations === 1, 'deactivate hook');
+    settle(run, () => spout!.deactivations === 1, 'deactivate hook');
     const calls = spout!.nextTupleCalls;
-    await new Promise((r) => setTimeout(r, 50));
+    settle(run);
+    settle(run);
     expect(spout!.nextTupleCalls).toBe(calls);
   });
 
@@ -110,12 +111,12 @@ describe('spout contract', () => {
 
   it('measures complete latency on the injected clock', async () => {
     const clock = new SimulatedClock();
-    run = await submit(holdTopology(4), { clock, random: new SeededRandom(3) });
+    run = await submit(holdTopology(4), { clock, random: new SeededRandom(3), stepping: 'manual' });
     const [hold] = HoldBolt.instances;
-    await until(() => hold!.held.length === 4, 'held');
+    settle(run, () => hold!.held.length === 4, 'held');
     clock.advance(40);
     hold!.ackAll();
-    await until(() => CountingSpout.instances[0]!.acked.length === 4, 'acks');
+    settle(run, () => CountingSpout.instances[0]!.acked.length === 4, 'acks');
     const m = run.metrics().components.find((c) => c.id === 'spout')!;
     expect(m.completeLatencyMs!.p50).toBeCloseTo(40, 0);
     expect(m.completeLatencyMs!.p99).toBeCloseTo(40, 0);
