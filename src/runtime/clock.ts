@@ -1,3 +1,5 @@
+import { SquallError } from '../errors/index.ts';
+
 /**
  * The clock that drives semantic time: message timeouts, tick tuples, replay
  * backoff and latency figures. Injected so tests run on simulated time and
@@ -53,7 +55,7 @@ export class SimulatedClock implements Clock {
   }
 
   every(periodMs: number, fn: () => void): () => void {
-    if (!(periodMs > 0)) throw new RangeError('periodMs must be a positive number');
+    if (!(periodMs > 0)) throw new SquallError({ code: 'E_BAD_ARGUMENT', message: `every() takes a positive period in milliseconds; got ${String(periodMs)}` });
     return this.add(this.time + periodMs, periodMs, fn);
   }
 
@@ -70,7 +72,7 @@ export class SimulatedClock implements Clock {
 
   /** Move time forward by `ms`, firing due timers in order. */
   advance(ms: number): void {
-    if (!(ms >= 0)) throw new RangeError('advance() takes a non-negative number of milliseconds');
+    if (!(ms >= 0)) throw new SquallError({ code: 'E_BAD_ARGUMENT', message: `advance() takes a non-negative number of milliseconds; got ${String(ms)}` });
     this.advanceTo(this.time + ms);
   }
 

@@ -181,7 +181,8 @@ export class Host implements HostLink {
     const { topology, plan } = this.options;
     const timeout = topology.config.messageTimeoutMs;
     const rotateEvery = timeout / (TIMEOUT_BUCKETS - 1);
-    const rotating = this.executors.filter((e) => e.kind === 'acker' || e.kind === 'spout');
+    // Without ackers nothing is pending, so there is nothing to time out.
+    const rotating = this.ackerTasks.length === 0 ? [] : this.executors.filter((e) => e.kind === 'acker' || e.kind === 'spout');
     if (rotating.length > 0) {
       this.cancels.push(this.clock.every(rotateEvery, () => {
         for (const e of rotating) this.deliver(e.taskId, ROTATE);

@@ -1,3 +1,4 @@
+import { invariant } from '../errors/index.ts';
 import type { SquallError } from '../errors/index.ts';
 import type { CaptureSink } from '../kernel/index.ts';
 import type { Plan } from '../scheduler/index.ts';
@@ -75,7 +76,7 @@ export class LocalHosts implements HostGroup {
   }
 
   crashHost(): void {
-    throw new Error('unreachable: the controller refuses crashHost in local mode');
+    invariant(false, 'crashHost reached the in-process host: the controller refuses it in local mode');
   }
 
   isQuiet(): boolean {

@@ -38,8 +38,8 @@
  *   (TextEncoder replaces them with U+FFFD), so such strings go to `extra`.
  * - V_INT: counts and indexes are small integers; 5 bytes instead of 9, and
  *   the decoder hands back a small integer.
- * - V_EXTRA: tuples hold anything structuredClone accepts (DESIGN.md
- *   decision 2). Only the common primitives are packed; everything else is
+ * - V_EXTRA: tuples hold anything structuredClone accepts (tuples are
+ *   values). Only the common primitives are packed; everything else is
  *   structured-cloned by postMessage in one `extra` array, in value order,
  *   and referenced by index, so it needs no codec of its own. A value that
  *   cannot be cloned fails at postMessage, not here.
