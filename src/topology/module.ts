@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SquallError } from '../errors/index.ts';
 import type { ErrorData } from '../errors/index.ts';
@@ -19,6 +19,9 @@ import type { Topology } from './types.ts';
  * - the import throws anything else (syntax error, missing dependency):
  *   E_MODULE_LOAD with the cause's message
  * - no default export, or one that is not a topology: E_NO_TOPOLOGY_EXPORT
+ * - either of the last two from a file that Node loads as CommonJS (its
+ *   package.json has no "type": "module", as `npm init -y` writes it):
+ *   E_MODULE_LOAD that says so, and the fix, before Node's own message
  *
  * The topology comes back with its `source` set, so worker threads can load
  * the same one.
@@ -44,7 +47,7 @@ export async function loadTopologyModule(path: string, cwd: string = process.cwd
   try {
     namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (cause) {
-    throw asSquallError(cause) ?? loadError(file, 'importing it threw', cause);
+    throw asSquallError(cause) ?? (await commonJsError(file, cause)) ?? loadError(file, 'importing it threw', cause);
   }
 
   if (exportName !== 'default' && namespace[exportName] === undefined) {
@@ -75,6 +78,9 @@ export async function loadTopologyModule(path: string, cwd: string = process.cwd
     }
   }
   if (!isTopology(value)) {
+    // A CommonJS module's `export default` arrives as `{ default: ... }`.
+    const cjs = await commonJsError(file, null);
+    if (cjs !== null) throw cjs;
     throw new SquallError({
       code: 'E_NO_TOPOLOGY_EXPORT',
       message: `the ${exportName === 'default' ? 'default export' : `export '${exportName}'`} of ${file} is ${describe(value)}, not a topology; use \`export default builder.build()\` (or a function that returns one)`,
@@ -114,6 +120,73 @@ function asSquallError(err: unknown): SquallError | null {
     );
   }
   return null;
+}
+
+/**
+ * How Node loads `file`: as CommonJS for .cts/.cjs, and for .ts/.js when the
+ * nearest package.json has no `"type": "module"` (or there is none; Node 20
+ * and tsx then load a .ts file as CommonJS); else as an ES module. Null when
+ * it is an ES module.
+ */
+export async function commonJsPackageOf(file: string): Promise<{ packageJson: string | null; type: string | null } | null> {
+  const ext = extname(file);
+  if (ext === '.mts' || ext === '.mjs') return null;
+  if (ext === '.cts' || ext === '.cjs') return { packageJson: null, type: null };
+  for (let dir = dirname(file); ; ) {
+    const pkg = join(dir, 'package.json');
+    let text: string | null = null;
+    try {
+      text = await readFile(pkg, 'utf8');
+    } catch {
+      // none here: look further up
+    }
+    if (text !== null) {
+      let type: unknown;
+      try {
+        type = (JSON.parse(text) as { type?: unknown }).type;
+      } catch {
+        return null; // Node reports an unreadable package.json itself
+      }
+      return type === 'module' ? null : { packageJson: pkg, type: typeof type === 'string' ? type : null };
+    }
+    const up = dirname(dir);
+    if (up === dir) return { packageJson: null, type: null };
+    dir = up;
+  }
+}
+
+/**
+ * E_MODULE_LOAD for a topology module that Node loads as CommonJS, the cause
+ * and the fix first and Node's own message last; null if it is an ES module.
+ */
+async function commonJsError(file: string, cause: unknown): Promise<SquallError | null> {
+  const cjs = await commonJsPackageOf(file);
+  if (cjs === null) return null;
+  const ext = extname(file);
+  const mext = ext === '.js' || ext === '.cjs' ? '.mjs' : '.mts';
+  const renamed = basename(file, ext) + mext;
+  let why: string;
+  let fix: string;
+  if (ext === '.cts' || ext === '.cjs') {
+    why = `its extension ${ext} makes it CommonJS`;
+    fix = `name it ${renamed}`;
+  } else if (cjs.packageJson === null) {
+    why = 'there is no package.json above it, and without one Node loads it as CommonJS';
+    fix = `add a package.json with "type": "module" to your project (or name the file ${renamed})`;
+  } else {
+    const says = cjs.type === null ? 'has no "type" field' : `says "type": ${JSON.stringify(cjs.type)}${cjs.type === 'commonjs' ? ' (as npm init writes it)' : ''}`;
+    why = `${cjs.packageJson} ${says}`;
+    fix = `set "type": "module" in ${cjs.packageJson} (or name the file ${renamed})`;
+  }
+  const reason = cause === null ? 'its default export arrived wrapped in a CommonJS module object' : cause instanceof Error ? cause.message : String(cause);
+  return new SquallError(
+    {
+      code: 'E_MODULE_LOAD',
+      message: `topology module ${file} is loaded as CommonJS, because ${why}; squall topologies are ES modules: ${fix}. Node said: ${reason}`,
+      details: { path: file, packageJson: cjs.packageJson, type: cjs.type, commonJs: true },
+    },
+    cause === null ? undefined : { cause },
+  );
 }
 
 function loadError(file: string, what: string, cause: unknown): SquallError {

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TIMEOUT_MS, runCli } from './cli.ts';
+import { ROOT, TIMEOUT_MS, runCli } from './cli.ts';
 
 /** One line `squall: <CODE>: ...`, exit 1, no stack trace. */
 function expectFailure(r: { code: number | null; stdout: string; stderr: string }, code: string): void {
@@ -58,6 +61,42 @@ describe('squall failures', () => {
       const r = await runCli(['describe', 'test/cli/fixtures/throws-on-import.ts']);
       expectFailure(r, 'E_MODULE_LOAD');
       expect(r.stderr).toContain('could not reach the config service');
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'tells a CommonJS project (npm init -y) why its topology does not load and what to change, before Node says its part',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'squall-cjs-'));
+      try {
+        // What `npm init -y` writes, "type": "commonjs" included.
+        writeFileSync(
+          join(dir, 'package.json'),
+          JSON.stringify({ name: 'my-topology', version: '1.0.0', main: 'index.js', type: 'commonjs', scripts: {}, license: 'ISC' }, null, 2),
+        );
+        const squall = join(ROOT, 'src/index.ts');
+        writeFileSync(
+          join(dir, 'my-topology.ts'),
+          [
+            `import { TopologyBuilder } from ${JSON.stringify(squall)};`,
+            `import { FixedTupleSpout } from ${JSON.stringify(join(ROOT, 'src/testing/index.ts'))};`,
+            "const b = new TopologyBuilder('mine');",
+            "b.setSpout('s', () => new FixedTupleSpout([['a']], ['w']));",
+            'export default b.build();',
+            '',
+          ].join('\n'),
+        );
+        const r = await runCli(['run', join(dir, 'my-topology.ts'), '--duration', '1']);
+        expectFailure(r, 'E_MODULE_LOAD');
+        const pkg = join(dir, 'package.json');
+        expect(r.stderr).toContain(
+          `squall: E_MODULE_LOAD: topology module ${join(dir, 'my-topology.ts')} is loaded as CommonJS, because ${pkg} says "type": "commonjs" (as npm init writes it); ` +
+            `squall topologies are ES modules: set "type": "module" in ${pkg} (or name the file my-topology.mts). Node said: `,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
     TIMEOUT_MS,
   );
