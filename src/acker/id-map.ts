@@ -23,6 +23,8 @@ export class IdMap<V> {
   private los = new Int32Array(1 << MIN_BITS);
   private his = new Int32Array(1 << MIN_BITS);
   private used = new Uint8Array(1 << MIN_BITS);
+  /** A small integer per entry for the owner's use (RotatingMap keeps the entry's generation here). */
+  private stamps = new Int32Array(1 << MIN_BITS);
   private vals: (V | undefined)[] = new Array<V | undefined>(1 << MIN_BITS).fill(undefined);
   private count = 0;
 
@@ -55,7 +57,7 @@ export class IdMap<V> {
     return this.find(lo | 0, hi | 0) >= 0;
   }
 
-  set(lo: number, hi: number, value: V): void {
+  set(lo: number, hi: number, value: V, stamp = 0): void {
     lo |= 0;
     hi |= 0;
     const mask = this.mask;
@@ -64,6 +66,7 @@ export class IdMap<V> {
     while (used[i] === 1) {
       if (this.los[i] === lo && this.his[i] === hi) {
         this.vals[i] = value;
+        this.stamps[i] = stamp;
         return;
       }
       i = (i + 1) & mask;
@@ -72,6 +75,7 @@ export class IdMap<V> {
     this.los[i] = lo;
     this.his[i] = hi;
     this.vals[i] = value;
+    this.stamps[i] = stamp;
     if (++this.count * 2 > mask + 1) this.grow();
   }
 
@@ -94,12 +98,28 @@ export class IdMap<V> {
       this.los[i] = this.los[j]!;
       this.his[i] = this.his[j]!;
       this.vals[i] = this.vals[j];
+      this.stamps[i] = this.stamps[j]!;
       i = j;
     }
     used[i] = 0;
     this.vals[i] = undefined;
     this.count--;
     return value;
+  }
+
+  /** Set the stamp of an id; false when the id is absent. */
+  setStamp(lo: number, hi: number, stamp: number): boolean {
+    const i = this.find(lo | 0, hi | 0);
+    if (i < 0) return false;
+    this.stamps[i] = stamp;
+    return true;
+  }
+
+  /** Every id whose stamp is below `limit`, as [lo, hi] pairs in one flat list (u32 halves). */
+  idsStampedBelow(limit: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i <= this.mask; i++) if (this.used[i] === 1 && this.stamps[i]! < limit) out.push(this.los[i]! >>> 0, this.his[i]! >>> 0);
+    return out;
   }
 
   forEach(fn: (value: V, lo: number, hi: number) => void): void {
@@ -114,9 +134,9 @@ export class IdMap<V> {
   }
 
   private grow(): void {
-    const { los, his, used, vals } = this;
+    const { los, his, used, vals, stamps } = this;
     this.resize(this.bits + 1);
-    for (let i = 0; i < used.length; i++) if (used[i] === 1) this.set(los[i]!, his[i]!, vals[i] as V);
+    for (let i = 0; i < used.length; i++) if (used[i] === 1) this.set(los[i]!, his[i]!, vals[i] as V, stamps[i]!);
   }
 
   private resize(bits: number): void {
@@ -126,6 +146,7 @@ export class IdMap<V> {
     this.los = new Int32Array(n);
     this.his = new Int32Array(n);
     this.used = new Uint8Array(n);
+    this.stamps = new Int32Array(n);
     this.vals = new Array<V | undefined>(n).fill(undefined);
     this.count = 0;
   }
