@@ -13,11 +13,6 @@ export class SlotAllocator {
     this.free = new Int32Array(initial);
   }
 
-  /** Slots in use. */
-  get used(): number {
-    return this.high - this.freeCount;
-  }
-
   take(): number {
     return this.freeCount > 0 ? this.free[--this.freeCount]! : this.high++;
   }

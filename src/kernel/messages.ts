@@ -49,16 +49,6 @@ export class TrackBatch {
   }
 }
 
-/** The kind of record i of a batch's words. */
-export function recordKind(data: Int32Array, i: number): number {
-  return data[i * TRACK_WORDS]! & 7;
-}
-
-/** The task of record i. */
-export function recordTask(data: Int32Array, i: number): number {
-  return data[i * TRACK_WORDS]! >>> 3;
-}
-
 /** Free batches of one host, so tracking allocates nothing once warm. */
 export class TrackPool {
   private readonly free: TrackBatch[] = [];
