@@ -3,6 +3,7 @@ import type { HostStatus, TopologyRun } from '../runtime/index.ts';
 import { loadTopologyModule } from '../topology/index.ts';
 import { parseDuration, parseSets, parseStrategy, parseThreadHeapMb, parseThreads } from './args.ts';
 import { ControlServer, controlPath } from './control.ts';
+import { setKeyWarnings } from './did-you-mean.ts';
 import { wantStack } from './fail.ts';
 import { write } from './output.ts';
 import { StopSignals } from './signals.ts';
@@ -38,6 +39,7 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
   const json = options.json === true;
   const durationS = parseDuration(options.duration);
   const config = parseSets(options.set ?? []);
+  for (const warning of setKeyWarnings(options.set ?? [])) process.stderr.write(warning);
   const threads = parseThreads(options.threads);
   const threadHeapMb = parseThreadHeapMb(options.threadHeapMb);
   // Checked in local mode too, so a typo fails the same way; only threads place tasks by it.

@@ -123,6 +123,17 @@ describe('squall run', () => {
   );
 
   it(
+    'warns on stderr of a --set key a typo away from a built-in one, and runs with it as user config',
+    async () => {
+      const r = await runCli(['run', 'topologies/word-count.ts', '--set', 'sentences=50', '--set', 'maxSpoutPendng=5', '--json']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('squall: warning: --set maxSpoutPendng=5: did you mean maxSpoutPending?\n');
+      expect(parseSingleJson(r.stdout).spouts['sentences']!.acked).toBe(50);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
     'loads a default export that is an async function',
     async () => {
       const r = await runCli(['run', 'test/cli/fixtures/async-factory.ts', '--json']);
