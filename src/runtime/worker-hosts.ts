@@ -35,6 +35,8 @@ const START_WAIT_MS = 60_000;
 
 class HostSlot {
   generation = -1;
+  /** The last generation that crashed: a generation crashes once, however many ways its end is heard of. */
+  crashedGeneration = -1;
   ctl: MessagePort | null = null;
   report: HostReport | null = null;
   ready = false;
@@ -218,7 +220,10 @@ export class WorkerHosts implements HostGroup {
   }
 
   private crashed(slot: HostSlot, generation: number, cause: unknown): void {
-    if (slot.stopping || generation !== slot.generation) return;
+    // A restart that failed in open()/prepare() is a crash, and so is the
+    // abort of its thread that follows: count it once, with the first cause.
+    if (slot.stopping || generation !== slot.generation || generation === slot.crashedGeneration) return;
+    slot.crashedGeneration = generation;
     const error = describeCrash(cause);
     slot.ready = false;
     if (slot.report) this.retire(slot.report);
@@ -327,7 +332,8 @@ export class WorkerHosts implements HostGroup {
   async stop(): Promise<void> {
     for (const slot of this.slots) {
       slot.stopping = true;
-      slot.supervisor.send({ type: 'STOP' });
+      // A host given up on is final already: xstate warns of events sent to a stopped actor.
+      if (slot.supervisor.getSnapshot().status === 'active') slot.supervisor.send({ type: 'STOP' });
       slot.ctl?.postMessage({ t: 'stop' } satisfies ToHost);
     }
     const exits = Promise.all(this.slots.map((s) => s.exit?.catch(() => {})));
@@ -353,6 +359,13 @@ function describeCrash(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return `${typeof code === 'string' ? `${code}: ` : ''}${err.message}`;
+  }
+  if (err !== null && typeof err === 'object') {
+    // An error that lost its class crossing from the thread: say what is left of it.
+    const { name, message } = err as { name?: unknown; message?: unknown };
+    if (typeof message === 'string') return `${typeof name === 'string' ? `${name}: ` : ''}${message}`;
+    // A DOMException (DataCloneError, say) that killed the thread arrives as {}: nothing left to quote.
+    if (Object.keys(err).length === 0) return 'the thread died of a thrown value that arrived empty (a DOMException, such as a DataCloneError, loses its name and message on the way out of a worker)';
   }
   return String(err);
 }
