@@ -1,8 +1,9 @@
 import type { MessagePort } from 'node:worker_threads';
+import { ackerTaskFor } from '../acker/index.ts';
 import { Tuple } from '../tuple/index.ts';
 import type { StreamDesc } from '../tuple/index.ts';
-import { invariant } from '../errors/index.ts';
-import { TrackBatch, TRACK_WORDS } from '../kernel/index.ts';
+import { invariant, SquallError } from '../errors/index.ts';
+import { TrackBatch, TRACK_FAIL, TRACK_WORDS } from '../kernel/index.ts';
 import type { Executor, Message, TrackPool } from '../kernel/index.ts';
 import { BatchEncoder, decodeBatch } from './transfer/index.ts';
 import type { BatchSink, EncodedBatch } from './transfer/index.ts';
@@ -68,14 +69,19 @@ export class TaskGate {
 /** What the transport needs from its host. */
 export interface LocalDelivery {
   readonly trackPool: TrackPool;
+  /** The acker tasks: a tuple that cannot cross is failed at the acker that owns its root. */
+  readonly ackerTasks: readonly number[];
   deliverLocal(task: number, msg: Message): Executor<unknown>;
+  /** Any task, here or on a peer: how the fail of a tuple that could not cross reaches its acker. */
+  deliver(task: number, msg: Message): void;
   /** Credit came back: producers held back for it may go on. */
   wakeUp(): void;
+  reportError(component: string, task: number, error: unknown): void;
 }
 
 /**
  * Moves tuples and tracking messages between this host and the others over
- * MessagePorts, in batches (DESIGN.md decision 7: batch across threads).
+ * MessagePorts, in batches (one postMessage per batch, never per tuple).
  * Tuples are encoded (so cloned) only here, when they cross a thread.
  */
 export class Transport implements BatchSink {
@@ -198,7 +204,36 @@ export class Transport implements BatchSink {
   private flushLink(link: PeerLink): void {
     const batch = link.encoder.finish();
     this.unsent -= batch.count;
-    link.port!.postMessage({ t: 'batch', batch } satisfies PeerMessage, [batch.buf]);
+    try {
+      link.port!.postMessage({ t: 'batch', batch } satisfies PeerMessage, [batch.buf]);
+    } catch (err) {
+      // A value in `extra` that structured clone refuses (a function, a
+      // handle): only its own tuple may fail, never the batch or the host.
+      this.salvage(link, batch, err);
+    }
+  }
+
+  /**
+   * The failure path of a batch postMessage refused (the buffer is not
+   * detached then: the clone failed before the transfer). Decode it here,
+   * with the values as they were emitted, and encode again every record
+   * whose values clone; a tuple with a value that does not is dropped: its
+   * credit goes back, a TRACK_FAIL per root goes to the acker that owns the
+   * root (so the spout replays the tree), and E_EMIT_NOT_CLONEABLE is
+   * reported for the emitting component, naming the stream and the field.
+   * The first emit on a stream was checked at the emit; this catches the
+   * later ones without a clone test on the hot path.
+   */
+  private salvage(link: PeerLink, batch: EncodedBatch, cause: unknown): void {
+    if (batch.extra === null) throw cause; // nothing was to be cloned: not a value's fault
+    const rescue = new Rescue(this.streams, link, this.local);
+    decodeBatch(batch, rescue);
+    rescue.failTrees();
+    if (rescue.dropped === 0) throw cause; // every value clones alone: not a value's fault either
+    this.local.wakeUp(); // credit came back
+    if (rescue.out.count === 0) return;
+    const again = rescue.out.finish();
+    link.port!.postMessage({ t: 'batch', batch: again } satisfies PeerMessage, [again.buf]);
   }
 
   private receive(link: PeerLink, m: PeerMessage): void {
@@ -226,4 +261,98 @@ export class Transport implements BatchSink {
     b.count = count;
     this.local.deliverLocal(target, b);
   }
+}
+
+/**
+ * Re-encodes a refused batch without its uncloneable tuples (see
+ * Transport.salvage). Off the hot path: a clone test per value that is not
+ * a primitive, a fresh encoder, and tracking batches for the fails.
+ */
+class Rescue implements BatchSink {
+  readonly out: BatchEncoder = new BatchEncoder(4096);
+  dropped = 0;
+  /** By acker task: TRACK_FAIL records for the roots of the dropped tuples. */
+  private readonly fails = new Map<number, TrackBatch>();
+
+  constructor(
+    private readonly streams: readonly StreamDesc[],
+    private readonly link: PeerLink,
+    private readonly local: LocalDelivery,
+  ) {}
+
+  tuple(target: number, sourceTask: number, streamIndex: number, values: unknown[], rootLo: number, rootHi: number, idLo: number, idHi: number, more: number[] | null): void {
+    for (let i = 0; i < values.length; i++) {
+      const refused = cloneRefusal(values[i]);
+      if (refused === null) continue;
+      this.drop(target, sourceTask, streamIndex, i, refused, rootLo, rootHi, more);
+      return;
+    }
+    this.out.addTracked(target, sourceTask, streamIndex, values, rootLo, rootHi, idLo, idHi, more);
+  }
+
+  track(target: number, words: Int32Array, count: number): void {
+    this.out.addTrack(target, words, count);
+  }
+
+  /** Hand the fails to their ackers, here or on a peer (after the rescued batch's records on the same link). */
+  failTrees(): void {
+    for (const [acker, b] of this.fails) this.local.deliver(acker, b);
+    this.fails.clear();
+  }
+
+  private drop(target: number, sourceTask: number, streamIndex: number, field: number, refused: unknown, rootLo: number, rootHi: number, more: number[] | null): void {
+    this.dropped++;
+    this.link.credits[target]!++; // the peer will never see it, so never credit it back
+    const desc = this.streams[streamIndex]!;
+    this.local.reportError(desc.component, sourceTask, notCloneable(desc, field, refused));
+    if ((rootLo | rootHi) === 0) return;
+    this.fail(sourceTask, rootLo, rootHi);
+    if (more !== null) for (let k = 0; k < more.length; k += 4) this.fail(sourceTask, more[k]!, more[k + 1]!);
+  }
+
+  private fail(sourceTask: number, rootLo: number, rootHi: number): void {
+    const ackers = this.local.ackerTasks;
+    if (ackers.length === 0) return;
+    const acker = ackerTaskFor(rootLo, rootHi, ackers);
+    let b = this.fails.get(acker);
+    if (b !== undefined && b.full) {
+      this.local.deliver(acker, b);
+      b = undefined;
+    }
+    if (b === undefined) {
+      b = this.local.trackPool.take();
+      this.fails.set(acker, b);
+    }
+    b.push(TRACK_FAIL, sourceTask, rootLo, rootHi, 0, 0);
+  }
+}
+
+/** Why structured clone refuses `v` (the error), or null when it clones. Primitives always do. */
+function cloneRefusal(v: unknown): unknown {
+  const type = typeof v;
+  if (v === null || (type !== 'object' && type !== 'function' && type !== 'symbol')) return null;
+  try {
+    structuredClone(v);
+    return null;
+  } catch (err) {
+    return err;
+  }
+}
+
+function notCloneable(desc: StreamDesc, field: number, refused: unknown): SquallError {
+  const name = desc.fields[field] ?? String(field);
+  const why = refused instanceof Error ? refused.message : String(refused);
+  return new SquallError(
+    {
+      code: 'E_EMIT_NOT_CLONEABLE',
+      component: desc.component,
+      stream: desc.stream,
+      details: { field: name },
+      message:
+        `'${desc.component}' emitted a value that cannot be cloned on stream '${desc.stream}' (field '${name}') to a task on another thread ` +
+        `(${why.length > 120 ? `${why.slice(0, 117)}...` : why}); that tuple was dropped and its tree failed, so its spout can replay it. ` +
+        'Tuples must be plain values: keep connections, handles and functions in the component and create them in open()/prepare()',
+    },
+    { cause: refused },
+  );
 }
