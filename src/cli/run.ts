@@ -93,7 +93,9 @@ async function runUntilStopped(
       `running topology '${name}' as run ${run.id} (${tasks} tasks on ${hosts} host${hosts === 1 ? '' : 's'}${placed})${forHow}; control socket ${control.path}; Ctrl-C to stop\n`,
     );
   }
-  const line = !json && process.stderr.isTTY ? new StatusLine(process.stderr, name, sampler(run)) : null;
+  // Output on stdout or stderr (a bolt's console.log) clears the line and brings it back after.
+  const shared = process.stdout.isTTY ? [process.stderr, process.stdout] : [process.stderr];
+  const line = !json && process.stderr.isTTY ? new StatusLine(process.stderr, name, sampler(run), { shared }) : null;
   line?.start();
 
   const stoppedBy = await waitForStop(run, signals, durationS === undefined ? undefined : durationS * 1000, control.stopRequested);

@@ -29,8 +29,9 @@ export function formatStatusLine(name: string, prev: StatusSample | null, cur: S
   for (const c of cur.metrics.components) if (c.completeLatencyMs && c.completeLatencyMs.p99 > p99) p99 = c.completeLatencyMs.p99;
   const parts = [
     `${name} ${cur.status} ${Math.floor(cur.metrics.uptimeMs / 1000)}s`,
-    `emitted ${rate(t.emitted, p?.emitted ?? 0)}/s`,
-    `acked ${rate(t.acked, p?.acked ?? 0)}/s`,
+    // Units named: one tree is many tuples, so the two rates differ by the fan-out.
+    `tuples emitted ${rate(t.emitted, p?.emitted ?? 0)}/s`,
+    `trees acked ${rate(t.acked, p?.acked ?? 0)}/s`,
     `failed ${formatNumber(t.failed)}`,
     `timed out ${formatNumber(t.timedOut)}`,
     `pending ${formatNumber(t.pending)}`,
@@ -78,29 +79,69 @@ export function fitWidth(line: string, width: number | undefined): string {
 
 const CLEAR = '\r\x1b[2K';
 
+type Write = NodeJS.WritableStream['write'];
+
+export interface StatusLineOptions {
+  /** Time between redraws (default 1000 ms). */
+  intervalMs?: number;
+  /**
+   * Streams that share the terminal with the line (default: the line's own
+   * stream). While the line is shown, a write to one of them clears the line
+   * first, and the line comes back once the output has ended a line.
+   */
+  shared?: readonly NodeJS.WritableStream[];
+  /** How soon after other output the line is drawn again (default 100 ms): a burst of log lines costs one redraw. */
+  redrawDelayMs?: number;
+}
+
 /**
  * Redraws the status line on a terminal about every second. It writes only to
  * the stream it is given (stderr), so stdout stays clean for the summary.
  * Taking a sample may be asynchronous (worker threads are asked for fresh
  * counters first); a beat that comes while a sample is still being taken is
  * skipped rather than stacked up.
+ *
+ * Output of the topology's own (a bolt's console.log on stdout or stderr, a
+ * worker thread's output piped there, squall's warnings) would otherwise be
+ * written over the line, or leave stale copies of it in the scrollback. So
+ * while it runs, the `write` of every shared stream is wrapped: the line is
+ * cleared before the output and drawn again after it, once the output ends a
+ * line (never in the middle of a line someone is writing), at most once per
+ * `redrawDelayMs`. `stop()` puts the writes back.
  */
 export class StatusLine {
   private timer: NodeJS.Timeout | null = null;
+  private redrawTimer: NodeJS.Timeout | null = null;
   private prev: StatusSample | null = null;
-  private drawn = false;
+  /** The latest line, drawn or not. */
+  private line: string | null = null;
+  /** The line is on the terminal now. */
+  private shown = false;
+  /** The last output of another writer ended its line (the cursor is at the start of one). */
+  private atLineStart = true;
   private stopped = false;
   private busy: Promise<void> | null = null;
+  private readonly intervalMs: number;
+  private readonly shared: readonly NodeJS.WritableStream[];
+  private readonly redrawDelayMs: number;
+  /** Each shared stream's own write, and the wrapper put in its place. */
+  private readonly wrapped = new Map<NodeJS.WritableStream, { own: Write; wrapper: Write }>();
 
   constructor(
     private readonly out: NodeJS.WriteStream,
     private readonly name: string,
     private readonly sample: () => StatusSample | Promise<StatusSample>,
-    private readonly intervalMs = 1000,
-  ) {}
+    options: number | StatusLineOptions = {},
+  ) {
+    const o = typeof options === 'number' ? { intervalMs: options } : options;
+    this.intervalMs = o.intervalMs ?? 1000;
+    this.shared = o.shared ?? [out];
+    this.redrawDelayMs = o.redrawDelayMs ?? 100;
+  }
 
   start(): void {
     this.stopped = false;
+    this.wrapWrites();
     this.track(
       (async () => {
         this.prev = await this.sample();
@@ -115,10 +156,10 @@ export class StatusLine {
   async draw(): Promise<void> {
     const cur = await this.sample();
     if (this.stopped) return;
-    const line = fitWidth(formatStatusLine(this.name, this.prev, cur), this.out.columns);
-    this.out.write(CLEAR + line);
-    this.drawn = true;
+    this.line = fitWidth(formatStatusLine(this.name, this.prev, cur), this.out.columns);
     this.prev = cur;
+    // In the middle of someone's line: the line comes back once theirs ends.
+    if (this.atLineStart) this.show();
   }
 
   /**
@@ -128,10 +169,66 @@ export class StatusLine {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.redrawTimer) clearTimeout(this.redrawTimer);
+    this.redrawTimer = null;
     this.stopped = true;
-    if (this.drawn) this.out.write(CLEAR);
-    this.drawn = false;
+    this.hide();
+    this.unwrapWrites();
     await this.busy;
+  }
+
+  private show(): void {
+    if (this.line === null) return;
+    this.ownWrite(CLEAR + this.line);
+    this.shown = true;
+  }
+
+  private hide(): void {
+    if (!this.shown) return;
+    this.ownWrite(CLEAR);
+    this.shown = false;
+  }
+
+  /** Write to the line's stream past the wrapper. */
+  private ownWrite(text: string): void {
+    const w = this.wrapped.get(this.out);
+    if (w !== undefined) w.own.call(this.out, text);
+    else this.out.write(text);
+  }
+
+  private wrapWrites(): void {
+    for (const stream of this.shared) {
+      if (this.wrapped.has(stream)) continue;
+      const own = stream.write;
+      const wrapper = ((chunk: unknown, ...rest: unknown[]): boolean => {
+        if (this.stopped) return (own as (...a: unknown[]) => boolean).call(stream, chunk, ...rest);
+        this.hide();
+        const ok = (own as (...a: unknown[]) => boolean).call(stream, chunk, ...rest);
+        const end = lastChar(chunk);
+        if (end !== null) this.atLineStart = end === '\n';
+        this.redrawSoon();
+        return ok;
+      }) as Write;
+      this.wrapped.set(stream, { own, wrapper });
+      stream.write = wrapper;
+    }
+  }
+
+  private unwrapWrites(): void {
+    for (const [stream, { own, wrapper }] of this.wrapped) {
+      // Someone wrapped it after us: leave theirs; ours passes writes through once stopped.
+      if (stream.write === wrapper) stream.write = own;
+    }
+    this.wrapped.clear();
+  }
+
+  private redrawSoon(): void {
+    if (this.redrawTimer !== null) return;
+    this.redrawTimer = setTimeout(() => {
+      this.redrawTimer = null;
+      if (!this.stopped && !this.shown && this.atLineStart) this.show();
+    }, this.redrawDelayMs);
+    this.redrawTimer.unref();
   }
 
   private track(p: Promise<void>): void {
@@ -144,4 +241,11 @@ export class StatusLine {
       });
     this.busy = tracked;
   }
+}
+
+/** The last character of a chunk written to a stream (a string or bytes), or null for an empty one. */
+function lastChar(chunk: unknown): string | null {
+  if (typeof chunk === 'string') return chunk.length === 0 ? null : chunk[chunk.length - 1]!;
+  if (chunk instanceof Uint8Array) return chunk.length === 0 ? null : String.fromCharCode(chunk[chunk.length - 1]!);
+  return null;
 }

@@ -249,10 +249,10 @@ export function formatSummary(r: RunReport): string {
   return out;
 }
 
-/** `totals: ... emitted, ... trees acked (rate/s), ... failed, ... timed out, ... pending`: the rate over `seconds` when above 0. */
+/** `totals: ... tuples emitted, ... trees acked (rate/s), ... failed, ... timed out, ... pending`: the rate over `seconds` when above 0. */
 export function formatTotals(t: RunReport['totals'], seconds: number): string {
   const rate = seconds > 0 ? ` (${compact(t.acked / seconds)}/s)` : '';
-  return `totals: ${formatNumber(t.emitted)} emitted, ${formatNumber(t.acked)} trees acked${rate}, ${formatNumber(t.failed)} failed, ${formatNumber(t.timedOut)} timed out, ${formatNumber(t.pending)} pending`;
+  return `totals: ${formatNumber(t.emitted)} tuples emitted, ${formatNumber(t.acked)} trees acked${rate}, ${formatNumber(t.failed)} failed, ${formatNumber(t.timedOut)} timed out, ${formatNumber(t.pending)} pending`;
 }
 
 /** Execute ms and capacity: three decimals, as small figures matter; '-' where the kind has none. */

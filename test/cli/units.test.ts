@@ -92,9 +92,9 @@ describe('status line and report', () => {
     const prev: StatusSample = { atMs: 1000, metrics: metrics(1000, 100, 50), status: 'active' };
     const cur: StatusSample = { atMs: 3000, metrics: metrics(3000, 20_100, 2050), status: 'active' };
     expect(formatStatusLine('wc', prev, cur)).toBe(
-      'wc active 3s  emitted 10.0k/s  acked 1000/s  failed 1  timed out 2  pending 3  p99 7.3 ms  errors 4',
+      'wc active 3s  tuples emitted 10.0k/s  trees acked 1000/s  failed 1  timed out 2  pending 3  p99 7.3 ms  errors 4',
     );
-    expect(formatStatusLine('wc', null, cur)).toContain('emitted -/s');
+    expect(formatStatusLine('wc', null, cur)).toContain('tuples emitted -/s  trees acked -/s');
   });
 
   it('keeps stacks out of the report unless asked', () => {
