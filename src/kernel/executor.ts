@@ -81,6 +81,8 @@ export abstract class Executor<M> {
           code: err instanceof SquallError ? err.code : 'E_COMPONENT_THREW',
           component: this.component,
           message: `${this.kind} '${this.component}' (task ${this.taskId}) threw in ${phase}(): ${describe(err)}`,
+          // A coded error keeps what it says in its details (E_KAFKA_UNREACHABLE: the brokers tried).
+          details: err instanceof SquallError ? err.details : undefined,
         },
         { cause: err },
       );

@@ -23,8 +23,9 @@ interface KafkajsErrorShape {
  * - `kafkajsError`: the kafkajs error class name (`KafkaJSNumberOfRetriesExceeded`, ...).
  * - `topic`: the topic (or comma-separated topics) involved, if known.
  * The kafkajs error is kept as `cause`. Policy reads these fields, never the message.
+ * `atConnect`: the error of a connect, where no tuple is in flight to replay.
  */
-export function kafkaError(err: unknown, doing: string, topic?: string): SquallError {
+export function kafkaError(err: unknown, doing: string, topic?: string, atConnect = false): SquallError {
   if (err instanceof SquallError) return err;
   const outer = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as KafkajsErrorShape;
   // Walk to the root cause: NumberOfRetriesExceeded and friends wrap the
@@ -41,15 +42,16 @@ export function kafkaError(err: unknown, doing: string, topic?: string): SquallE
   return new SquallError(
     {
       code: KAFKA_ERROR_CODE,
-      message: `Kafka: could not ${doing}${topic !== undefined ? ` (topic ${topic})` : ''}: ${message}${hint(type, retriable)}`,
+      message: `Kafka: could not ${doing}${topic !== undefined ? ` (topic ${topic})` : ''}: ${message}${hint(type, retriable, atConnect)}`,
       details: { retriable, type, kafkajsError: outer.name, topic },
     },
     { cause: err },
   );
 }
 
-function hint(type: string | undefined, retriable: boolean): string {
+function hint(type: string | undefined, retriable: boolean, atConnect: boolean): string {
   if (type === 'UNKNOWN_TOPIC_OR_PARTITION') return '; create the topic first (squall never auto-creates topics)';
+  if (atConnect) return '; check kafka.brokers and that the cluster is up';
   if (retriable) return '; the failed tuples replay, and may succeed once the cluster recovers';
   return '';
 }

@@ -16,7 +16,11 @@ export class KafkajsConsumer implements KafkaConsumerLike {
   private adminConnected = false;
   private stopping = false;
 
-  constructor(kafka: Kafka, o: ConsumerOptions) {
+  constructor(
+    kafka: Kafka,
+    o: ConsumerOptions,
+    private readonly reach: () => Promise<void> = () => Promise.resolve(),
+  ) {
     this.groupId = o.groupId;
     this.fromBeginning = o.fromBeginning;
     this.consumer = kafka.consumer({
@@ -32,12 +36,13 @@ export class KafkajsConsumer implements KafkaConsumerLike {
   }
 
   async connect(): Promise<void> {
+    await this.reach();
     try {
       await this.consumer.connect();
       await this.admin.connect();
       this.adminConnected = true;
     } catch (err) {
-      throw kafkaError(err, `connect the consumer of group ${this.groupId}`);
+      throw kafkaError(err, `connect the consumer of group ${this.groupId}`, undefined, true);
     }
   }
 

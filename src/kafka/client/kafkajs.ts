@@ -3,6 +3,7 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import { SquallError } from '../../errors/index.ts';
 import { kafkaError } from './errors.ts';
 import { KafkajsConsumer } from './kafkajs-consumer.ts';
+import { DEFAULT_BROKER_WAIT_MS, reachAnyBroker } from './reach.ts';
 import type { KafkaAdminLike, KafkaClient, KafkaClientOptions, KafkaProducerLike, ProducerOptions, ProducerRecord, TopicRecords, TopicSpec } from './types.ts';
 
 /**
@@ -31,6 +32,29 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
       details: { key: 'logLevel', value: level },
     });
   }
+  const waitMs = options.brokerWaitMs ?? DEFAULT_BROKER_WAIT_MS;
+  if (typeof waitMs !== 'number' || !Number.isInteger(waitMs) || waitMs < 0) {
+    throw new SquallError({
+      code: 'E_BAD_CONFIG',
+      message: `Kafka options.brokerWaitMs is ${JSON.stringify(waitMs)}; it must be a whole number of ms, at least 0 (0: no check)`,
+      details: { key: 'brokerWaitMs', value: waitMs },
+    });
+  }
+  // Before the first connect, a broker must answer: E_KAFKA_UNREACHABLE within
+  // waitMs, not kafkajs's ten seconds of retries. Once one did, later
+  // connects of this client (a dead-letter producer beside a consumer) go on.
+  let reached: Promise<void> | null = null;
+  const reach = (): Promise<void> => {
+    if (waitMs === 0) return Promise.resolve();
+    if (reached === null) {
+      const attempt = reachAnyBroker(brokers as string[], waitMs, options.connectionTimeoutMs ?? 1000);
+      reached = attempt;
+      attempt.catch(() => {
+        if (reached === attempt) reached = null;
+      });
+    }
+    return reached;
+  };
   const r = options.retry;
   const kafka = new kafkajs.Kafka({
     clientId: options.clientId ?? 'squall',
@@ -51,9 +75,9 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
     logLevel: LOG_LEVELS[level],
   });
   return {
-    producer: (o) => new KafkajsProducer(kafka, o ?? {}, r?.retries),
-    admin: () => new KafkajsAdmin(kafka.admin()),
-    consumer: (o) => new KafkajsConsumer(kafka, o),
+    producer: (o) => new KafkajsProducer(kafka, o ?? {}, r?.retries, reach),
+    admin: () => new KafkajsAdmin(kafka.admin(), reach),
+    consumer: (o) => new KafkajsConsumer(kafka, o, reach),
   };
 }
 
@@ -61,7 +85,12 @@ class KafkajsProducer implements KafkaProducerLike {
   private readonly producer: Producer;
   private readonly ackTimeoutMs: number;
 
-  constructor(kafka: Kafka, options: ProducerOptions, retries: number | undefined) {
+  constructor(
+    kafka: Kafka,
+    options: ProducerOptions,
+    retries: number | undefined,
+    private readonly reach: () => Promise<void>,
+  ) {
     const idempotent = options.idempotent ?? false;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
     this.producer = kafka.producer({
@@ -77,10 +106,11 @@ class KafkajsProducer implements KafkaProducerLike {
   }
 
   async connect(): Promise<void> {
+    await this.reach();
     try {
       await this.producer.connect();
     } catch (err) {
-      throw kafkaError(err, 'connect the producer');
+      throw kafkaError(err, 'connect the producer', undefined, true);
     }
   }
 
@@ -117,13 +147,17 @@ function toMessage(r: ProducerRecord) {
 }
 
 class KafkajsAdmin implements KafkaAdminLike {
-  constructor(private readonly admin: Admin) {}
+  constructor(
+    private readonly admin: Admin,
+    private readonly reach: () => Promise<void>,
+  ) {}
 
   async connect(): Promise<void> {
+    await this.reach();
     try {
       await this.admin.connect();
     } catch (err) {
-      throw kafkaError(err, 'connect the admin client');
+      throw kafkaError(err, 'connect the admin client', undefined, true);
     }
   }
 

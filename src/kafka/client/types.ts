@@ -8,7 +8,8 @@ import type { TopicPartition } from '../offset-tracker.ts';
  * `KafkaClient`, never to kafkajs, so another client library can replace
  * kafkajs by implementing these few methods. `createKafkaClient`
  * (./kafkajs.ts) is the kafkajs implementation. Every error a client raises
- * is a SquallError with code `E_KAFKA` (see `kafkaError`, ./errors.ts).
+ * is a SquallError with code `E_KAFKA` (see `kafkaError`, ./errors.ts), or
+ * `E_KAFKA_UNREACHABLE` from a connect when no broker answers (./reach.ts).
  */
 
 /** How to reach the cluster. `ssl` and `sasl` are passed to kafkajs unchanged. */
@@ -21,6 +22,12 @@ export interface KafkaClientOptions {
   sasl?: SASLOptions;
   /** Time to open a TCP connection to a broker (kafkajs default 1000). */
   connectionTimeoutMs?: number;
+  /**
+   * How long the first connect keeps trying to open a TCP connection to any
+   * of the brokers before it fails with E_KAFKA_UNREACHABLE, naming them
+   * (default 3000; 0: no such check, kafkajs's own retries only).
+   */
+  brokerWaitMs?: number;
   /** Time to wait for the answer to a request (kafkajs default 30000). */
   requestTimeoutMs?: number;
   /**
