@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'E_KAFKA'
   | 'E_KAFKA_UNDESERIALIZABLE'
   | 'E_KAFKA_GAVE_UP'
+  | 'E_KAFKA_UNREACHABLE'
   // modules and the CLI
   | 'E_MODULE_NOT_FOUND'
   | 'E_MODULE_LOAD'
