@@ -48,6 +48,17 @@ const TWO_POW_32 = 4294967296;
  * Returns an unsigned 32-bit integer.
  */
 export function fieldsHash(values: readonly unknown[], fieldIndexes: readonly number[], seed = 0): number {
+  return fieldsHashBits(values, fieldIndexes, seed) >>> 0;
+}
+
+/**
+ * The same hash as a signed 32-bit integer (the same bits). The routers use
+ * it: a result of 2^31 or more, returned as an unsigned number from a call
+ * that is not inlined, is a heap number, an allocation and a floating-point
+ * remainder per tuple; an int32 is a small integer, and `(h >>> 0) % n` on
+ * it compiles to an integer remainder.
+ */
+export function fieldsHashBits(values: readonly unknown[], fieldIndexes: readonly number[], seed = 0): number {
   let h = FNV_OFFSET_BASIS ^ seed;
   for (let i = 0; i < fieldIndexes.length; i++) {
     h = value(h, values[fieldIndexes[i]], 0);
@@ -174,5 +185,5 @@ function fmix32(h: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h | 0;
 }

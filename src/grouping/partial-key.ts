@@ -1,4 +1,4 @@
-import { fieldsHash } from './hash.ts';
+import { fieldsHashBits } from './hash.ts';
 import { singletons } from './shuffle.ts';
 import type { Router } from './types.ts';
 
@@ -32,8 +32,8 @@ export class PartialKeyRouter implements Router {
 
   chooseTasks(values: readonly unknown[]): readonly number[] {
     const n = this.sent.length;
-    const first = fieldsHash(values, this.fieldIndexes, PARTIAL_KEY_SEED_1) % n;
-    const second = fieldsHash(values, this.fieldIndexes, PARTIAL_KEY_SEED_2) % n;
+    const first = (fieldsHashBits(values, this.fieldIndexes, PARTIAL_KEY_SEED_1) >>> 0) % n;
+    const second = (fieldsHashBits(values, this.fieldIndexes, PARTIAL_KEY_SEED_2) >>> 0) % n;
     const chosen = this.sent[first] > this.sent[second] ? second : first;
     this.sent[chosen]++;
     return this.singles[chosen];
