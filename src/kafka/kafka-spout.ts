@@ -107,8 +107,14 @@ export class KafkaSpout implements Spout {
     });
     this.consumer = consumer;
     this.firstPoll = new FirstPoller(s.firstPoll, s.marker, consumer, reportError, isClosed);
-    await consumer.connect();
-    await consumer.subscribe(s.topics);
+    try {
+      await consumer.connect();
+      await consumer.subscribe(s.topics);
+    } catch (err) {
+      // The runtime closes what opened; this did not: leave no consumer (or dead-letter producer) connected.
+      await this.close().catch(() => {});
+      throw err;
+    }
     this.timers.push(setInterval(() => this.partitions.reconcilePauses(), 20));
     if (s.guarantee !== 'at-most-once') this.timers.push(setInterval(() => void this.committer.commit(), s.commitIntervalMs));
     for (const t of this.timers) t.unref?.();
