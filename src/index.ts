@@ -17,3 +17,6 @@ export { planTopology, evenStrategy, resourceAwareStrategy, strategyByName } fro
 export type { Plan, SchedulingStrategy, TaskInfo } from './scheduler/index.ts';
 export { SquallError, isSquallError } from './errors/index.ts';
 export type { ErrorCode, ErrorData } from './errors/index.ts';
+// What `squall describe` shows, from code (the CLI's own folder: only this file is loaded).
+export { describeTopology, formatDescription } from './cli/describe.ts';
+export type { ComponentDescription, TopologyDescription } from './cli/describe.ts';

@@ -56,7 +56,12 @@ export async function describeCommand(modulePath: string, options: DescribeOptio
   return 0;
 }
 
-export function describeTopology(topology: Topology, plan: Plan, strategy?: SchedulingStrategy): TopologyDescription {
+/**
+ * What `squall describe` shows, as data: components, streams, groupings and
+ * the plan (by default one host, as a local run places the tasks).
+ * `formatDescription` gives the text `squall describe` prints.
+ */
+export function describeTopology(topology: Topology, plan: Plan = planTopology(topology, { hosts: 1 }), strategy?: SchedulingStrategy): TopologyDescription {
   const components: Record<string, ComponentDescription> = {};
   for (const id of [...topology.components.keys()].sort()) {
     const c = topology.components.get(id)!;
@@ -102,6 +107,7 @@ function grouping(g: GroupingSpec): { type: string; fields?: string[] } {
   return 'fields' in g ? { type: g.type, fields: [...g.fields] } : { type: g.type };
 }
 
+/** A description as `squall describe` prints it: tables of components, streams, inputs and the plan. */
 export function formatDescription(d: TopologyDescription): string {
   let out = `topology '${d.topology}'\n\nconfig: ${Object.entries(d.config)
     .map(([k, v]) => `${k}=${show(v)}`)

@@ -4,6 +4,7 @@ import { activateCommand, deactivateCommand, killCommand, rebalanceCommand, stat
 import { describeCommand } from './describe.ts';
 import { collect } from './args.ts';
 import { formatFailure, wantStack } from './fail.ts';
+import { initCommand } from './init.ts';
 import { runCommand } from './run.ts';
 
 /**
@@ -42,8 +43,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'print one JSON object on stdout at the end, and no status line')
     .addOption(new Option('--set <key=value>', 'override a config value (JSON if it parses, else a string); repeatable').argParser(collect))
     .option('--control <path>', 'the control socket for status/activate/deactivate/rebalance/kill (default: $SQUALL_RUN_DIR or <tmpdir>/squall-<uid>, /<topology>.sock)')
+    .option('--typecheck', "type-check the module first (with the project's TypeScript and tsconfig.json) and refuse to run it with type errors")
     .option('--stack', 'print stack traces with errors')
     .action(guard((module: string, opts: Parameters<typeof runCommand>[1]) => runCommand(module, opts)));
+
+  program
+    .command('init')
+    .description('write a new project: package.json (ESM), tsconfig.json, a starter topology, its vitest test and a README')
+    .argument('[dir]', 'the directory: new, empty, or holding only a package.json from npm init (default: the current directory)')
+    .option('--stack', 'print stack traces with errors')
+    .action(guard((dir: string | undefined, opts: Parameters<typeof initCommand>[1]) => initCommand(dir, opts)));
 
   program
     .command('describe')

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { submit } from '../runtime/index.ts';
 import type { HostStatus, TopologyRun } from '../runtime/index.ts';
 import { loadTopologyModule } from '../topology/index.ts';
@@ -9,6 +12,7 @@ import { write } from './output.ts';
 import { StopSignals } from './signals.ts';
 import { RunControl } from './run-control.ts';
 import { StatusLine } from './status-line.ts';
+import { typecheckModule, typeErrors } from './typecheck.ts';
 import type { StatusSample } from './status-line.ts';
 import { buildReport, formatSummary } from './summary.ts';
 import { waitForStop } from './wait.ts';
@@ -23,6 +27,8 @@ export interface RunOptions {
   stack?: boolean;
   /** The control socket's path (default: <run dir>/<topology>.sock, see control.ts). */
   control?: string;
+  /** Type-check the module first; type errors are E_TYPE_ERRORS. */
+  typecheck?: boolean;
 }
 
 /** Exit code of a run ended by a second signal, as a shell reports Ctrl-C. */
@@ -51,6 +57,13 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
   let server: ControlServer | null = null;
   let control: RunControl | null = null;
   try {
+    // A path that is not a file is left to loadTopologyModule's E_MODULE_NOT_FOUND.
+    const file = modulePath.startsWith('file:') ? fileURLToPath(modulePath) : resolve(modulePath);
+    if (options.typecheck === true && existsSync(file)) {
+      const result = await typecheckModule(file);
+      if (result.errors.length > 0) throw typeErrors(file, result);
+      if (!json) process.stderr.write(`type-checked ${modulePath} with TypeScript ${result.version}: no errors\n`);
+    }
     const topology = await loadTopologyModule(modulePath);
     // Claim the control socket before submitting: a topology already running under this name fails fast.
     const path = controlPath(topology.name, options.control);

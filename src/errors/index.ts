@@ -42,6 +42,9 @@ export type ErrorCode =
   | 'E_MODULE_LOAD'
   | 'E_NO_TOPOLOGY_EXPORT'
   | 'E_BAD_ARGUMENT'
+  | 'E_DIR_NOT_EMPTY'
+  | 'E_TYPE_ERRORS'
+  | 'E_TYPECHECK_UNAVAILABLE'
   // scheduling
   | 'E_NO_ROOM'
   // the control socket of a running topology
