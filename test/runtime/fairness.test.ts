@@ -1,20 +1,20 @@
 /**
- * Fair shares of time: a slow bolt must not hold tracking back. On a host
- * whose slices were counted in messages, a slow bolt held the thread for 64
- * of its tuples at a time while the acker on the same host got through 64
- * messages a round; it fell behind, and trees whose every tuple was acked
- * in time still timed out and replayed. Real time here (the work is real), with bounds
- * that fail if tracking lags: a tree is acked about 1 ms after its emit
- * plus the queue ahead of it (at most maxSpoutPending ms), well inside the
- * timeout, so any timeout is tracking's fault.
+ * Fair shares of time, and tracking that never waits behind user work. On a
+ * host whose slices were counted in messages, a slow bolt held its thread
+ * for 64 of its tuples at a time while the acker on the same host got 64
+ * messages a round; the acker fell behind, so trees whose every tuple was
+ * already acked sat in its queue until they timed out, and were replayed
+ * for nothing. Whatever the queueing, a tree may only time out while some
+ * tuple of it is still unacked. Real time here (the work is real).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { submit, TopologyBuilder } from '../../src/index.ts';
 import type { Bolt, OutputCollector, OutputDeclarer, TopologyRun, Tuple } from '../../src/index.ts';
 import { CountingSpout } from '../helpers.ts';
 
-/** Busy for `ms` of real time per tuple, then acks it. */
+/** Busy for `ms` of real time per tuple, then acks it, noting when. */
 class SlowBolt implements Bolt {
+  static ackedAt = new Map<number, number>();
   private collector!: OutputCollector;
   constructor(private readonly ms: number) {}
   declareOutputFields(_d: OutputDeclarer): void {}
@@ -27,6 +27,16 @@ class SlowBolt implements Bolt {
       // the work
     }
     this.collector.ack(t);
+    if (this.ms > 0) SlowBolt.ackedAt.set(t.values[0] as number, performance.now());
+  }
+}
+
+/** Notes when each tree failed (timed out: nothing here fails explicitly). */
+class TimedSpout extends CountingSpout {
+  static failedAt = new Map<number, number>();
+  override fail(id: unknown): void {
+    super.fail(id);
+    TimedSpout.failedAt.set(id as number, performance.now());
   }
 }
 
@@ -37,28 +47,29 @@ afterEach(async () => {
 });
 
 describe('fairness', () => {
-  it('a bolt taking 4 ms a tuple does not starve the acker on its host: no acked tree times out', async () => {
+  it('a bolt taking 1 ms a tuple does not hold the acker on its host back: no tree times out after all of it was acked', async () => {
     CountingSpout.instances = [];
-    const N = 400;
+    SlowBolt.ackedAt.clear();
+    TimedSpout.failedAt.clear();
+    const N = 2500;
     const b = new TopologyBuilder('slow');
-    b.setSpout('spout', () => new CountingSpout(N));
-    b.setBolt('slow', () => new SlowBolt(4)).shuffleGrouping('spout');
+    b.setSpout('spout', () => new TimedSpout(N));
+    b.setBolt('slow', () => new SlowBolt(1)).shuffleGrouping('spout');
     b.setBolt('fast', () => new SlowBolt(0)).shuffleGrouping('spout');
-    b.setBolt('faster', () => new SlowBolt(0)).shuffleGrouping('spout');
-    // At most 100 trees in flight: ~400 ms of queue ahead of a tree at the
-    // slow bolt, against a timeout of 1 s (expiry within 1-1.5 s). Each tree
-    // makes four tracking records (an init, three acks): an acker given 64
-    // messages a round while the slow bolt takes 64 x 4 ms falls seconds behind.
-    run = await submit(b.build(), { config: { maxSpoutPending: 100, messageTimeoutMs: 1000 } });
+    // 1,000 trees in flight at ~1 ms each: about a second from emit to done,
+    // against a timeout of 0.5 s (expiry within 0.5-0.75 s). Many trees time
+    // out; none may do so once its tuples were acked.
+    run = await submit(b.build(), { config: { messageTimeoutMs: 500 } });
     const [spout] = CountingSpout.instances;
     const deadline = performance.now() + 60_000;
     while (spout!.acked.length + spout!.failed.length < N && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const m = run.metrics().components.find((c) => c.id === 'spout')!;
-    expect(m.timedOut).toBe(0);
-    expect(spout!.failed).toEqual([]);
-    expect(spout!.acked.length).toBe(N);
-    // Complete latency stays near the queue at the slow bolt (~400 ms), far
-    // from the timeout it used to reach.
-    expect(m.completeLatencyMs!.p99).toBeLessThan(1000);
+    expect(spout!.acked.length + spout!.failed.length).toBe(N);
+    expect(TimedSpout.failedAt.size).toBeGreaterThan(0); // the bound was tight enough to matter
+    const ackedThenTimedOut = [...TimedSpout.failedAt].filter(([id, at]) => {
+      const acked = SlowBolt.ackedAt.get(id);
+      // 50 ms: the ack may still be on its way (a slice, its flush, a rotation between turns).
+      return acked !== undefined && acked < at - 50;
+    });
+    expect(ackedThenTimedOut.length).toBe(0);
   }, 90_000);
 });
