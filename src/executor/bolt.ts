@@ -1,4 +1,5 @@
 import { ackerTaskFor } from '../acker/index.ts';
+import type { IdSource } from '../acker/index.ts';
 import type { Anchors, BasicBolt, BasicOutputCollector, Bolt, OutputCollector } from '../bolt/index.ts';
 import { FailedError, isBasicBolt } from '../bolt/index.ts';
 import { SquallError } from '../errors/index.ts';
@@ -200,13 +201,17 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
    * anchor's out value, is the child's id for the anchor's root.
    */
   private childOfOne(anchor: Tuple, values: unknown[], s: OutStream): Tuple {
-    const idSource = this.host.ids;
-    idSource.next();
-    const eLo = idSource.lo;
-    const eHi = idSource.hi;
-    anchor.outLo ^= eLo;
-    anchor.outHi ^= eHi;
-    return new Tuple(values, s.desc, this.taskId, anchor.rootLo, anchor.rootHi, eLo, eHi, null);
+    const e = this.newEdge(anchor);
+    return new Tuple(values, s.desc, this.taskId, anchor.rootLo, anchor.rootHi, e.lo, e.hi, null);
+  }
+
+  /** Draw a new edge id (left in the id source's lo and hi) and XOR it into the anchor's out value. */
+  private newEdge(anchor: Tuple): IdSource {
+    const ids = this.host.ids;
+    ids.next();
+    anchor.outLo ^= ids.lo;
+    anchor.outHi ^= ids.hi;
+    return ids;
   }
 
   /**
@@ -225,15 +230,10 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
 
   private link(anchor: Tuple, ids: number[]): void {
     if ((anchor.rootLo | anchor.rootHi) === 0) return;
-    const idSource = this.host.ids;
-    idSource.next();
-    const eLo = idSource.lo;
-    const eHi = idSource.hi;
-    anchor.outLo ^= eLo;
-    anchor.outHi ^= eHi;
-    addEdge(ids, anchor.rootLo, anchor.rootHi, eLo, eHi);
+    const e = this.newEdge(anchor);
+    addEdge(ids, anchor.rootLo, anchor.rootHi, e.lo, e.hi);
     const more = anchor.more;
-    if (more !== null) for (let k = 0; k < more.length; k += 4) addEdge(ids, more[k]!, more[k + 1]!, eLo, eHi);
+    if (more !== null) for (let k = 0; k < more.length; k += 4) addEdge(ids, more[k]!, more[k + 1]!, e.lo, e.hi);
   }
 
   private checkAnchor(anchor: Tuple, s: OutStream): void {

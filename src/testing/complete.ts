@@ -1,6 +1,6 @@
 import { SquallError } from '../errors/index.ts';
 import { SeededRandom, SimulatedClock, submit } from '../runtime/index.ts';
-import type { CaptureSink, Clock, MetricsSnapshot, RandomSource, ReportedError, TopologyRun } from '../runtime/index.ts';
+import type { CaptureSink, Clock, MetricsSnapshot, RandomSource, ReportedError, SubmitOptions, TopologyRun } from '../runtime/index.ts';
 import type { Topology, TopologyConfig } from '../topology/index.ts';
 import { DEFAULT_STREAM } from '../tuple/index.ts';
 import type { FixedTuples } from '../spout/index.ts';
@@ -64,14 +64,7 @@ export async function completeTopology(topology: Topology, options: CompleteOpti
   if (threads > 0) return completeThreaded(topology, options, recorder, threads);
   const clock = options.clock ?? new SimulatedClock();
   if (!(clock instanceof SimulatedClock)) return completeRealTime(topology, options, recorder, clock);
-  const run = await submit(topology, {
-    config: options.config ?? {},
-    clock,
-    ...(options.random !== undefined ? { random: options.random } : { seed: options.seed ?? 1 }),
-    capture: recorder,
-    mocks: options.mockedSources ?? {},
-    stepping: 'manual',
-  });
+  const run = await submit(topology, { ...localOptions(options, recorder, clock), stepping: 'manual' });
   const start = clock.now();
   const deadline = performance.now() + (options.timeoutMs ?? 60_000);
   try {
@@ -109,17 +102,22 @@ export async function completeTopology(topology: Topology, options: CompleteOpti
 
 /** A caller's own (real) clock: the host runs on the event loop, and this polls until done. */
 async function completeRealTime(topology: Topology, options: CompleteOptions, recorder: Recorder, clock: Clock): Promise<CompleteResult> {
-  const run = await submit(topology, {
+  const run = await submit(topology, localOptions(options, recorder, clock));
+  const start = clock.now();
+  await pollUntilDone(run, topology, options.timeoutMs ?? 60_000, 'on a real clock');
+  const metrics = await run.kill({ waitMs: 0 });
+  return result(recorder, metrics, clock.now() - start);
+}
+
+/** Submit options of a local run: the caller's random source, or a seed (default 1). */
+function localOptions(options: CompleteOptions, recorder: Recorder, clock: Clock): SubmitOptions {
+  return {
     config: options.config ?? {},
     clock,
     ...(options.random !== undefined ? { random: options.random } : { seed: options.seed ?? 1 }),
     capture: recorder,
     mocks: options.mockedSources ?? {},
-  });
-  const start = clock.now();
-  await pollUntilDone(run, topology, options.timeoutMs ?? 60_000, 'on a real clock');
-  const metrics = await run.kill({ waitMs: 0 });
-  return result(recorder, metrics, clock.now() - start);
+  };
 }
 
 /** Poll a run on real time (threads, or a real clock) until it is done; E_NOT_COMPLETED after timeoutMs. */
