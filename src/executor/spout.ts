@@ -1,4 +1,4 @@
-import { ackerTaskFor, RotatingMap, SlotAllocator } from '../acker/index.ts';
+import { ackerTaskFor } from '../acker/index.ts';
 import { invariant } from '../errors/index.ts';
 import {
   checkEmit,
@@ -20,6 +20,7 @@ import {
 } from '../kernel/index.ts';
 import type { HostLink, Message, OutStream, TrackBatch } from '../kernel/index.ts';
 import type { Spout, SpoutOutputCollector } from '../spout/index.ts';
+import { PendingTrees } from './pending-trees.ts';
 import type { TopologyContext } from '../topology/index.ts';
 import { Tuple } from '../tuple/index.ts';
 
@@ -37,12 +38,8 @@ export const TIMEOUT_BUCKETS = 3;
  */
 export class SpoutExecutor extends Executor<Message> implements SpoutOutputCollector {
   private spout: Spout | null = null;
-  /** Root -> slot; a pending tree's message id and (sampled) start time live in the columns below. */
-  private readonly pendingMap = new RotatingMap<number>(TIMEOUT_BUCKETS);
-  private readonly slots = new SlotAllocator(1024);
-  private msgIds: unknown[] = [];
-  /** Emit time of the tree in a slot, or -1 when its latency is not sampled. */
-  private starts = new Float64Array(1024);
+  /** Trees in flight, found by the slot their root id carries. */
+  private readonly trees: PendingTrees;
   private sampleTick = 0;
   private readonly ackers: readonly number[];
   private readonly tracking: boolean;
@@ -73,10 +70,11 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
     this.ackers = host.ackerTasks;
     this.tracking = this.ackers.length > 0;
     this.defaultStream = streams.get('default');
+    this.trees = new PendingTrees(taskId, TIMEOUT_BUCKETS);
   }
 
   get pending(): number {
-    return this.pendingMap.size;
+    return this.trees.size;
   }
 
   async start(): Promise<void> {
@@ -90,7 +88,7 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
 
   isDone(): boolean {
     const s = this.spout;
-    return s !== null && typeof s.isDone === 'function' && this.pendingMap.size === 0 && this.immediate.length === 0 && this.immediateFails.length === 0 && s.isDone();
+    return s !== null && typeof s.isDone === 'function' && this.trees.size === 0 && this.immediate.length === 0 && this.immediateFails.length === 0 && s.isDone();
   }
 
   hasDoneCheck(): boolean {
@@ -157,44 +155,47 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
     let xorLo = 0;
     let xorHi = 0;
     if (tracked) {
+      // The root's low half is random; its high half names this task and the
+      // tree's slot (PendingTrees), so outcomes find the tree without a hash.
       ids.next();
       rootLo = ids.lo;
-      rootHi = ids.hi;
+      rootHi = this.trees.add(rootLo, msgId, (++this.sampleTick & (LATENCY_SAMPLE - 1)) === 1 ? host.clock.now() : -1);
     }
     let sent = 0;
-    const nRoutes = s.routeCount(directTask);
-    for (let r = 0; r < nRoutes; r++) {
-      const targets = s.route(r, values, directTask);
-      for (let i = 0; i < targets.length; i++) {
-        if (tracked) {
-          ids.next();
-          xorLo ^= ids.lo;
-          xorHi ^= ids.hi;
-          host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId, rootLo, rootHi, ids.lo, ids.hi, null));
-        } else {
-          host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId));
+    try {
+      const nRoutes = s.routeCount(directTask);
+      for (let r = 0; r < nRoutes; r++) {
+        const targets = s.route(r, values, directTask);
+        for (let i = 0; i < targets.length; i++) {
+          if (tracked) {
+            ids.next();
+            xorLo ^= ids.lo;
+            xorHi ^= ids.hi;
+            host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId, rootLo, rootHi, ids.lo, ids.hi, null));
+          } else {
+            host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId));
+          }
+          sent++;
         }
-        sent++;
       }
+    } catch (err) {
+      // A grouping threw: the tree was never announced, so forget it; the caller fails its message id.
+      if (tracked) this.trees.remove(this.trees.find(rootLo, rootHi));
+      throw err;
     }
     this.emitted++;
     this.transferred += sent;
     if (msgId === undefined || msgId === null) return;
-    if (!tracked || sent === 0) {
+    if (!tracked) {
       // Nothing to track: the tree is complete as it is emitted (Storm does the same).
       this.immediate.push(msgId);
       return;
     }
-    // A root drawn just now is in no bucket (a clash of 64-bit random ids is not a case to handle).
-    const slot = this.slots.take();
-    if (slot >= this.starts.length) {
-      const grown = new Float64Array(this.starts.length * 2);
-      grown.set(this.starts);
-      this.starts = grown;
+    if (sent === 0) {
+      // No subscriber: complete at once too.
+      this.immediate.push(this.trees.remove(this.trees.find(rootLo, rootHi)));
+      return;
     }
-    this.msgIds[slot] = msgId;
-    this.starts[slot] = (++this.sampleTick & (LATENCY_SAMPLE - 1)) === 1 ? host.clock.now() : -1;
-    this.pendingMap.putNew(rootLo, rootHi, slot);
     this.track.add(ackerTaskFor(rootLo, rootHi, this.ackers), TRACK_INIT, this.taskId, rootLo, rootHi, xorLo, xorHi);
   }
 
@@ -215,7 +216,7 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
     let calls = 0;
     if (this.active) {
       while (calls < budget) {
-        if (this.pendingMap.size >= this.maxPending || !this.downstreamHasRoom()) break;
+        if (this.trees.size >= this.maxPending || !this.downstreamHasRoom()) break;
         if (this.idleUntil !== 0) {
           if (performance.now() < this.idleUntil) break;
           this.idleUntil = 0;
@@ -262,19 +263,17 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
   private outcomes(spout: Spout, b: TrackBatch): void {
     const d = b.data;
     const end = b.count * TRACK_WORDS;
-    const map = this.pendingMap;
+    const trees = this.trees;
     for (let o = 0; o < end; o += TRACK_WORDS) {
       const kind = d[o]! & 7;
-      const lo = d[o + 1]!;
-      const hi = d[o + 2]!;
+      const slot = trees.find(d[o + 1]!, d[o + 2]!);
+      if (slot < 0) continue; // already timed out here
       if (kind === TRACK_RESET) {
-        map.touch(lo, hi);
+        trees.touch(slot);
         continue;
       }
-      const slot = map.remove(lo, hi);
-      if (slot === undefined) continue; // already timed out here
-      const start = this.starts[slot]!;
-      const msgId = this.release(slot);
+      const start = trees.start(slot);
+      const msgId = trees.remove(slot);
       this.idleUntil = 0;
       if (kind === TRACK_COMPLETED) {
         this.acked++;
@@ -290,18 +289,10 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
     this.host.trackPool.give(b);
   }
 
-  /** Free a pending tree's slot and return its message id. */
-  private release(slot: number): unknown {
-    const msgId = this.msgIds[slot];
-    this.msgIds[slot] = undefined;
-    this.slots.give(slot);
-    return msgId;
-  }
-
   private signal(spout: Spout, m: Signal): void {
     switch (m.kind) {
       case SIG_ROTATE:
-        this.pendingMap.rotate(this.expire);
+        this.trees.rotate(this.expire);
         return;
       case SIG_ACTIVATE:
         if (this.active) return;
@@ -319,9 +310,9 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
     }
   }
 
-  private readonly expire = (slot: number): void => {
+  private readonly expire = (msgId: unknown): void => {
     this.timedOut++;
-    this.callFail(this.spout!, this.release(slot));
+    this.callFail(this.spout!, msgId);
   };
 
   private callAck(spout: Spout, msgId: unknown): void {
