@@ -47,6 +47,13 @@ export type ErrorCode =
   | 'E_TYPECHECK_UNAVAILABLE'
   // scheduling
   | 'E_NO_ROOM'
+  // state stores (src/state, docs/state.md)
+  | 'E_STATE_CORRUPT'
+  | 'E_STATE_FENCED'
+  | 'E_STATE_OLD_CHECKPOINT'
+  | 'E_STATE_NO_CHECKPOINT'
+  | 'E_STATE_LOCKED'
+  | 'E_STATE_UNAVAILABLE'
   // the control socket of a running topology
   | 'E_NOT_RUNNING'
   | 'E_ALREADY_RUNNING'
