@@ -3,6 +3,7 @@
  * project gets, what init refuses, and the type check's answers. The whole
  * path with a packed tarball and npm installs is test/package/tarball.test.ts.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,4 +124,44 @@ describe('squall run --typecheck', () => {
       message: expect.stringContaining('npm install -D typescript'),
     });
   });
+});
+
+describe('a project linked to this clone (npm link, a file: dependency)', () => {
+  it("runs one copy of squall: the project's `import 'squall'` gets the sources the CLI runs, on the main thread and in worker threads", async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'node_modules', '.bin'), { recursive: true });
+    symlinkSync(ROOT, join(root, 'node_modules', 'squall'), 'dir');
+    writeFileSync(join(root, 'package.json'), '{ "type": "module" }\n');
+    // A FailedError from another copy of squall would be reported as an error; from the same copy it fails quietly.
+    writeFileSync(
+      join(root, 'linked.ts'),
+      `import { BasicBolt, FailedError, TopologyBuilder } from 'squall';
+import type { BasicOutputCollector, OutputDeclarer, Tuple } from 'squall';
+import { FixedTupleSpout } from 'squall/testing';
+class Pass extends BasicBolt {
+  declareOutputFields(d: OutputDeclarer) { d.declare(['x']); }
+  execute(input: Tuple, out: BasicOutputCollector) {
+    if (input.values[0] === 'fail') throw new FailedError('quietly');
+    out.emit([input.values[0]]);
+  }
+}
+const b = new TopologyBuilder('linked');
+b.setSpout('s', () => new FixedTupleSpout([['a'], ['fail'], ['b']], { default: ['x'] }));
+b.setBolt('pass', () => new Pass()).shuffleGrouping('s');
+export default b.build();
+`,
+    );
+    const cli = join(root, 'node_modules', 'squall', 'bin', 'squall.js');
+    for (const threads of ['0', '1']) {
+      const r = spawnSync(process.execPath, [cli, 'run', 'linked.ts', '--threads', threads, '--json'], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { ...process.env, SQUALL_DEBUG: '', SQUALL_RUN_DIR: join(root, 'run') },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as { spouts: Record<string, { acked: number; failed: number }>; errors: unknown[] };
+      expect({ threads, ...report.spouts['s'], errors: report.errors }).toMatchObject({ threads, acked: 2, failed: 1, errors: [] });
+    }
+  }, 60_000);
 });
