@@ -6,8 +6,8 @@ export { TopologyBuilder, InputDeclarer, DEFAULT_CONFIG, ACKER_COMPONENT, loadTo
 export type { BoltOptions, ComponentOptions, OutputDeclarer, Topology, TopologyConfig, TopologyContext } from './topology/index.ts';
 export { BasicBolt, FailedError } from './bolt/index.ts';
 export type { Anchors, BasicOutputCollector, Bolt, OutputCollector } from './bolt/index.ts';
-export { ReplayingSpout } from './spout/index.ts';
-export type { Message, ReplayOptions, Spout, SpoutOutputCollector } from './spout/index.ts';
+export { ReplayingSpout, RetryQueue } from './spout/index.ts';
+export type { Message, ReplayOptions, RetryOptions, Spout, SpoutOutputCollector } from './spout/index.ts';
 export { Tuple, DEFAULT_STREAM } from './tuple/index.ts';
 export { shuffle, fields, all, global, none, direct, localOrShuffle, partialKey, custom, fieldsHash } from './grouping/index.ts';
 export type { CustomGrouping, CustomGroupingContext, GroupingSpec } from './grouping/index.ts';
