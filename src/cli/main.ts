@@ -6,6 +6,7 @@ import { collect } from './args.ts';
 import { formatFailure, wantStack } from './fail.ts';
 import { initCommand } from './init.ts';
 import { runCommand } from './run.ts';
+import { typecheckCommand } from './typecheck.ts';
 
 /**
  * The `squall` command. Resolves to the exit code: 0 on success, 1 on a
@@ -53,6 +54,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('[dir]', 'the directory: new, empty, or holding only a package.json from npm init (default: the current directory)')
     .option('--stack', 'print stack traces with errors')
     .action(guard((dir: string | undefined, opts: Parameters<typeof initCommand>[1]) => initCommand(dir, opts)));
+
+  program
+    .command('typecheck')
+    .description("type-check a topology module and what it imports with the project's TypeScript and nearest tsconfig.json; exits 1 on type errors")
+    .argument('<module>', 'topology module (.ts)')
+    .option('--json', 'print one JSON object: module, version, tsconfig, errors')
+    .option('--stack', 'print stack traces with errors')
+    .action(guard((module: string, opts: Parameters<typeof typecheckCommand>[1]) => typecheckCommand(module, opts)));
 
   program
     .command('describe')

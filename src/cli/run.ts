@@ -12,7 +12,7 @@ import { write } from './output.ts';
 import { StopSignals } from './signals.ts';
 import { RunControl } from './run-control.ts';
 import { StatusLine } from './status-line.ts';
-import { typecheckModule, typeErrors } from './typecheck.ts';
+import { typecheckModule, typeErrors, warnOnTypeErrors } from './typecheck.ts';
 import type { StatusSample } from './status-line.ts';
 import { buildReport, formatSummary } from './summary.ts';
 import { waitForStop } from './wait.ts';
@@ -56,6 +56,7 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
   });
   let server: ControlServer | null = null;
   let control: RunControl | null = null;
+  let cancelTypecheck: (() => void) | null = null;
   try {
     // A path that is not a file is left to loadTopologyModule's E_MODULE_NOT_FOUND.
     const file = modulePath.startsWith('file:') ? fileURLToPath(modulePath) : resolve(modulePath);
@@ -63,6 +64,9 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
       const result = await typecheckModule(file);
       if (result.errors.length > 0) throw typeErrors(file, result);
       if (!json) process.stderr.write(`type-checked ${modulePath} with TypeScript ${result.version}: no errors\n`);
+    } else if (process.stderr.isTTY === true && !json && existsSync(file) && /\.[cm]?tsx?$/.test(file)) {
+      // On a terminal, a module with type errors still runs, with a warning.
+      cancelTypecheck = warnOnTypeErrors(modulePath, (text) => process.stderr.write(text));
     }
     const topology = await loadTopologyModule(modulePath);
     // Claim the control socket before submitting: a topology already running under this name fails fast.
@@ -83,6 +87,7 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
     control?.fail(err);
     throw err;
   } finally {
+    cancelTypecheck?.();
     await server?.close();
     signals.dispose();
   }

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SquallError } from '../errors/index.ts';
 
 /** What `squall run --typecheck` found. */
@@ -42,7 +43,7 @@ export async function typecheckModule(file: string): Promise<TypecheckResult> {
   } catch {
     throw new SquallError({
       code: 'E_TYPECHECK_UNAVAILABLE',
-      message: `--typecheck needs TypeScript, and none is installed for ${file}; install it in the project (npm install -D typescript) or run without --typecheck`,
+      message: `type-checking needs TypeScript, and none is installed for ${file}; install it in the project (npm install -D typescript), or run without --typecheck`,
       details: { path: file },
     });
   }
@@ -103,4 +104,51 @@ export function typeErrors(file: string, result: TypecheckResult): SquallError {
       `fix them, or run without --typecheck:\n${shown}${n > 20 ? `\n... and ${n - 20} more` : ''}`,
     details: { path: file, errors: n },
   });
+}
+
+/**
+ * `squall typecheck <module>`: check the module as `run --typecheck` would,
+ * print what was found, and exit 1 on type errors. With --json, one object
+ * `{ module, version, tsconfig, errors }` (errors: tsc's lines).
+ */
+export async function typecheckCommand(modulePath: string, options: { json?: boolean }): Promise<number> {
+  const file = modulePath.startsWith('file:') ? fileURLToPath(modulePath) : resolve(modulePath);
+  const result = await typecheckModule(file);
+  if (options.json === true) {
+    process.stdout.write(`${JSON.stringify({ module: modulePath, version: result.version, tsconfig: result.tsconfig, errors: result.errors })}\n`);
+    return result.errors.length > 0 ? 1 : 0;
+  }
+  if (result.errors.length > 0) throw typeErrors(file, result);
+  process.stdout.write(`type-checked ${modulePath} with TypeScript ${result.version}: no errors\n`);
+  return 0;
+}
+
+/** Where the squall command lives (bin/squall.js beside src/ and dist/). */
+const SQUALL_BIN = fileURLToPath(new URL('../../bin/squall.js', import.meta.url));
+
+/**
+ * On a terminal, `squall run` type-checks the module in a separate process
+ * while the topology starts, and warns if it finds errors: checking takes a
+ * second or more of CPU, which a run should not wait for, and a run does not
+ * stop for it (--typecheck does). Returns a function that cancels the check.
+ */
+export function warnOnTypeErrors(modulePath: string, warn: (text: string) => void): () => void {
+  const child = execFile(process.execPath, [SQUALL_BIN, 'typecheck', modulePath, '--json'], { maxBuffer: 16 << 20 }, (err, stdout) => {
+    if (err === null || (err as { killed?: boolean }).killed === true) return;
+    try {
+      const found = JSON.parse(stdout) as { errors: string[] };
+      const n = found.errors.length;
+      if (n === 0) return;
+      warn(
+        `squall: warning: ${modulePath} has ${n} type error${n === 1 ? '' : 's'} (it runs anyway: types are stripped); ` +
+          `see them with squall typecheck ${modulePath}, or refuse to run with --typecheck; the first: ${found.errors[0]}\n`,
+      );
+    } catch {
+      // No TypeScript in the project, or no JSON: nothing to warn about.
+    }
+  });
+  child.unref();
+  return () => {
+    if (child.exitCode === null) child.kill();
+  };
 }
