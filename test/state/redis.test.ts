@@ -1,7 +1,8 @@
 /**
  * The Redis store against the real server (127.0.0.1:6379): the
  * conformance suite under a key prefix of this run's own, deleted at the
- * end, and what only it has: staging left by a crashed writer, undo logs.
+ * end, and what only it has: staging left by a crashed writer, undo logs,
+ * a commit script sent twice.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -118,5 +119,43 @@ describe('redis store', () => {
     expect((await readAll(s, 1, 'c')).size).toBe(12_345);
     expect((await readAll(s, 2, 'c')).size).toBe(12_344);
     await s.close();
+  });
+});
+
+describe('redis store: a commit sent twice', () => {
+  it('is applied once: the second run of the script recognizes its own commit', async () => {
+    const topology = `twice${n++}`;
+    const client = new Redis(URL);
+    let evals = 0;
+    // A client that sends the commit script twice, as a resend after a lost reply would.
+    const twice = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop === 'call') {
+          return async (...args: unknown[]) => {
+            const call = target.call.bind(target) as (...a: unknown[]) => Promise<unknown>;
+            const first = await call(...args);
+            if (args[0] === 'EVALSHA' && args.some((a) => typeof a === 'string' && a.includes('twice-marker'))) {
+              evals++;
+              return call(...args);
+            }
+            return first;
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const s = new RedisStore({ topology, prefix, redis: twice as Redis });
+    await s.open();
+    await writeCheckpoint(s, 1, { puts: [['c', 1, 'a', '1']], deletes: [], operator: [], metadata: {} });
+    const w = s.begin(2);
+    w.putKeyed('c', 1, 'a', enc('2'));
+    w.deleteKeyed('c', 1, 'gone');
+    await w.commit({ note: 'twice-marker' });
+    expect(evals).toBe(1);
+    expect(await s.checkpoints()).toEqual([1, 2]);
+    expect(Object.fromEntries(await readAll(s, 2, 'c'))).toEqual({ a: '1|2' });
+    expect(Object.fromEntries(await readAll(s, 1, 'c'))).toEqual({ a: '1|1' });
+    await s.close();
+    client.disconnect();
   });
 });
