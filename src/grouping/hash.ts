@@ -67,6 +67,26 @@ export function fieldsHashBits(values: readonly unknown[], fieldIndexes: readonl
   return fmix32(h);
 }
 
+/**
+ * fieldsHashBits of a key that is one string, in one loop: the same bytes
+ * as the general path (tag, length, code units, separator), without its
+ * per-value dispatch. Routing a word is most of what a fields grouping does.
+ */
+export function stringKeyHashBits(s: string, seed = 0): number {
+  let h = Math.imul((FNV_OFFSET_BASIS ^ seed) ^ TAG_STRING, FNV_PRIME);
+  h = u32(h, s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x100) {
+      h = Math.imul(h ^ c, FNV_PRIME_2);
+    } else {
+      h = Math.imul(h ^ (c & 0xff), FNV_PRIME);
+      h = Math.imul(h ^ (c >>> 8), FNV_PRIME);
+    }
+  }
+  return fmix32(Math.imul(h ^ FIELD_SEPARATOR, FNV_PRIME));
+}
+
 function byte(h: number, b: number): number {
   return Math.imul(h ^ b, FNV_PRIME);
 }

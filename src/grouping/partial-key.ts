@@ -1,4 +1,4 @@
-import { fieldsHashBits } from './hash.ts';
+import { fieldsHashBits, stringKeyHashBits } from './hash.ts';
 import { singletons } from './shuffle.ts';
 import type { Router } from './types.ts';
 
@@ -32,8 +32,17 @@ export class PartialKeyRouter implements Router {
 
   chooseTasks(values: readonly unknown[]): readonly number[] {
     const n = this.sent.length;
-    const first = (fieldsHashBits(values, this.fieldIndexes, PARTIAL_KEY_SEED_1) >>> 0) % n;
-    const second = (fieldsHashBits(values, this.fieldIndexes, PARTIAL_KEY_SEED_2) >>> 0) % n;
+    const fi = this.fieldIndexes;
+    const key = fi.length === 1 ? values[fi[0]!] : undefined;
+    let first: number;
+    let second: number;
+    if (typeof key === 'string') {
+      first = (stringKeyHashBits(key, PARTIAL_KEY_SEED_1) >>> 0) % n;
+      second = (stringKeyHashBits(key, PARTIAL_KEY_SEED_2) >>> 0) % n;
+    } else {
+      first = (fieldsHashBits(values, fi, PARTIAL_KEY_SEED_1) >>> 0) % n;
+      second = (fieldsHashBits(values, fi, PARTIAL_KEY_SEED_2) >>> 0) % n;
+    }
     const chosen = this.sent[first] > this.sent[second] ? second : first;
     this.sent[chosen]++;
     return this.singles[chosen];

@@ -1,6 +1,6 @@
 import { SquallError, invariant } from '../errors/index.ts';
 import { CustomRouter } from './custom.ts';
-import { fieldsHashBits } from './hash.ts';
+import { fieldsHashBits, stringKeyHashBits } from './hash.ts';
 import { PartialKeyRouter } from './partial-key.ts';
 import { ShuffleRouter, singletons } from './shuffle.ts';
 import type { GroupingSpec, Router, RouterContext } from './types.ts';
@@ -55,7 +55,12 @@ class FieldsRouter implements Router {
   }
 
   chooseTasks(values: readonly unknown[]): readonly number[] {
-    return this.singles[(fieldsHashBits(values, this.fieldIndexes) >>> 0) % this.singles.length]!;
+    const fi = this.fieldIndexes;
+    if (fi.length === 1) {
+      const key = values[fi[0]!];
+      if (typeof key === 'string') return this.singles[(stringKeyHashBits(key) >>> 0) % this.singles.length]!;
+    }
+    return this.singles[(fieldsHashBits(values, fi) >>> 0) % this.singles.length]!;
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fieldsHash } from '../../src/grouping/index.ts';
+import { stringKeyHashBits } from '../../src/grouping/hash.ts';
 
 const all = (values: readonly unknown[]) => fieldsHash(values, values.map((_, i) => i));
 
@@ -36,6 +37,13 @@ describe('fieldsHash', () => {
       [['héllo 😀'], 0x6ec38da0],
     ];
     for (const [values, expected] of golden) expect(all(values), JSON.stringify(values, bigints)).toBe(expected);
+  });
+
+  it('routes a one-string key by the same hash on its fast path, seeds included', () => {
+    const keys = ['', 'a', 'hello', 'ab', 'héllo 😀', '\u0100\uffff', 'x'.repeat(300), 'the quick brown fox'];
+    for (const k of keys) {
+      for (const seed of [0, 1, 0x9e3779b9 | 0]) expect(stringKeyHashBits(k, seed) >>> 0, JSON.stringify(k)).toBe(fieldsHash([k], [0], seed));
+    }
   });
 
   it('tells types apart: "1" and 1, null and undefined, 1 and 1n and true', () => {
