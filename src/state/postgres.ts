@@ -472,7 +472,8 @@ export class PostgresStore extends StoreBase {
       if (e instanceof SquallError) throw e;
       throw unavailable(what, this.location, e);
     } finally {
-      if (!ok) await c.query('ROLLBACK').catch(() => undefined);
+      // Ended early (an error, or the reader stopped): roll back; drop the connection if even that fails.
+      if (!ok) ok = await c.query('ROLLBACK').then(() => true, () => false);
       this.release(c, !ok);
     }
   }
@@ -519,7 +520,8 @@ export class PostgresStore extends StoreBase {
       if (e instanceof SquallError) throw e;
       throw unavailable('reading keyed state', this.location, e);
     } finally {
-      if (!ok) await c.query('ROLLBACK').catch(() => undefined);
+      // Ended early (an error, or the reader stopped): roll back; drop the connection if even that fails.
+      if (!ok) ok = await c.query('ROLLBACK').then(() => true, () => false);
       this.release(c, !ok);
     }
   }

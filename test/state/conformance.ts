@@ -451,6 +451,26 @@ export function stateStoreConformance(h: StoreHarness): void {
       await s.close();
     });
 
+    it('a reader that stops early lets go of what it held; the store goes on', async () => {
+      const s = await opened(h.location(), { background: false });
+      const w = s.begin(1);
+      for (let kg = 0; kg < 40; kg++) for (let i = 0; i < 5; i++) w.putKeyed('c', kg, `k${kg}-${i}`, enc('v'));
+      await w.commit({});
+      for (let round = 0; round < 3; round++) {
+        let seen = 0;
+        for await (const b of s.readKeyed(1, 'c', 0, 127)) {
+          seen += b.keys.length;
+          if (seen >= 5) break;
+        }
+        expect(seen).toBe(5);
+      }
+      await writeCheckpoint(s, 2, { puts: [['c', 0, 'k0-0', 'w']], deletes: [], operator: [], metadata: {} });
+      await writeCheckpoint(s, 3, { puts: [['c', 1, 'k1-0', 'w']], deletes: [], operator: [], metadata: {} });
+      await s.compact();
+      expect((await readAll(s, 3, 'c')).size).toBe(200);
+      await s.close();
+    });
+
     if (h.sharedLocation) {
       it('fences a second writer with a stale view (E_STATE_FENCED); nothing of it is applied', async () => {
         const loc = h.location();

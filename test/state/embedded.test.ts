@@ -152,9 +152,9 @@ describe('embedded store: files', () => {
     writeFileSync(join(dir, 'LOCK'), JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), token: 'x' }));
     const c = await store(dir);
     await c.close();
-    // A live process of another (pid 1 is always alive).
-    writeFileSync(join(dir, 'LOCK'), JSON.stringify({ pid: 1, host: (await import('node:os')).hostname(), token: 'x' }));
-    await expect(store(dir)).rejects.toMatchObject({ code: 'E_STATE_LOCKED', details: { holder: 'process 1' } });
+    // A live process of another (our parent is alive while we run).
+    writeFileSync(join(dir, 'LOCK'), JSON.stringify({ pid: process.ppid, host: (await import('node:os')).hostname(), token: 'x' }));
+    await expect(store(dir)).rejects.toMatchObject({ code: 'E_STATE_LOCKED', details: { holder: `process ${process.ppid}` } });
   });
 
   it('deletes what a crash left (temporary files, unreferenced deltas) when it opens', async () => {
