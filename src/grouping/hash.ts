@@ -73,17 +73,7 @@ export function fieldsHashBits(values: readonly unknown[], fieldIndexes: readonl
  * per-value dispatch. Routing a word is most of what a fields grouping does.
  */
 export function stringKeyHashBits(s: string, seed = 0): number {
-  let h = Math.imul((FNV_OFFSET_BASIS ^ seed) ^ TAG_STRING, FNV_PRIME);
-  h = u32(h, s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x100) {
-      h = Math.imul(h ^ c, FNV_PRIME_2);
-    } else {
-      h = Math.imul(h ^ (c & 0xff), FNV_PRIME);
-      h = Math.imul(h ^ (c >>> 8), FNV_PRIME);
-    }
-  }
+  const h = str(Math.imul((FNV_OFFSET_BASIS ^ seed) ^ TAG_STRING, FNV_PRIME), s);
   return fmix32(Math.imul(h ^ FIELD_SEPARATOR, FNV_PRIME));
 }
 
