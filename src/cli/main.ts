@@ -44,6 +44,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'print one JSON object on stdout at the end, and no status line')
     .addOption(new Option('--set <key=value>', 'override a config value (JSON if it parses, else a string); repeatable').argParser(collect))
     .option('--control <path>', 'the control socket for status/activate/deactivate/rebalance/kill (default: $SQUALL_RUN_DIR or <tmpdir>/squall-<uid>, /<topology>.sock)')
+    .option('--metrics [port]', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics while it runs (default port 9464; 0: any free port, printed on stderr)')
     .option('--typecheck', "type-check the module first (with the project's TypeScript and tsconfig.json) and refuse to run it with type errors")
     .option('--stack', 'print stack traces with errors')
     .action(guard((module: string, opts: Parameters<typeof runCommand>[1]) => runCommand(module, opts)));

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseMetricsPort, serveMetrics } from '../metrics/index.ts';
+import type { MetricsServer } from '../metrics/index.ts';
 import { submit } from '../runtime/index.ts';
 import type { HostStatus, TopologyRun } from '../runtime/index.ts';
 import { loadTopologyModule } from '../topology/index.ts';
@@ -29,6 +31,8 @@ export interface RunOptions {
   control?: string;
   /** Type-check the module first; type errors are E_TYPE_ERRORS. */
   typecheck?: boolean;
+  /** Serve Prometheus /metrics: true (no value) on the default port, or a port (0: any free port). */
+  metrics?: string | boolean;
 }
 
 /** Exit code of a run ended by a second signal, as a shell reports Ctrl-C. */
@@ -50,12 +54,14 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
   const threadHeapMb = parseThreadHeapMb(options.threadHeapMb);
   // Checked in local mode too, so a typo fails the same way; only threads place tasks by it.
   const strategy = parseStrategy(options.strategy, threadHeapMb);
+  const metricsPort = options.metrics === undefined || options.metrics === false ? null : parseMetricsPort(options.metrics);
   const signals = new StopSignals((signal) => {
     process.stderr.write(`\nsquall: ${signal} again: exiting without waiting for trees in flight\n`);
     process.exit(FORCED_EXIT_CODE);
   });
   let server: ControlServer | null = null;
   let control: RunControl | null = null;
+  let metricsServer: MetricsServer | null = null;
   let cancelTypecheck: (() => void) | null = null;
   try {
     // A path that is not a file is left to loadTopologyModule's E_MODULE_NOT_FOUND.
@@ -76,6 +82,10 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
     const run = await submit(topology, threads > 0 ? { config, threads, strategy, threadHeapMb } : { config });
     control.attach(run);
     try {
+      if (metricsPort !== null) {
+        metricsServer = await serveMetrics(run, { port: metricsPort });
+        process.stderr.write(`serving Prometheus metrics at ${metricsServer.url}\n`);
+      }
       return await runUntilStopped(run, signals, durationS, json, wantStack(options.stack), control);
     } catch (err) {
       // Do not leave a running topology behind a failure of our own.
@@ -88,6 +98,7 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
     throw err;
   } finally {
     cancelTypecheck?.();
+    await metricsServer?.close();
     await server?.close();
     signals.dispose();
   }

@@ -10,6 +10,8 @@ export class Histogram {
   readonly counts = new Float64Array(BUCKETS);
   count = 0;
   max = 0;
+  /** The sum of the values recorded (ms): with count, their exact mean (Prometheus's _sum). */
+  sum = 0;
 
   recordMs(ms: number): void {
     const us = ms * 1000;
@@ -17,12 +19,14 @@ export class Histogram {
     if (i >= BUCKETS) i = BUCKETS - 1;
     this.counts[i]!++;
     this.count++;
+    this.sum += ms;
     if (ms > this.max) this.max = ms;
   }
 
   merge(other: Histogram): void {
     for (let i = 0; i < BUCKETS; i++) this.counts[i]! += other.counts[i]!;
     this.count += other.count;
+    this.sum += other.sum;
     if (other.max > this.max) this.max = other.max;
   }
 
@@ -45,7 +49,8 @@ export class Histogram {
     return out;
   }
 
-  mergeSparse(sparse: readonly number[], max: number): void {
+  mergeSparse(sparse: readonly number[], max: number, sum = 0): void {
+    this.sum += sum;
     for (let i = 0; i < sparse.length; i += 2) {
       this.counts[sparse[i]!]! += sparse[i + 1]!;
       this.count += sparse[i + 1]!;
@@ -57,5 +62,6 @@ export class Histogram {
     this.counts.fill(0);
     this.count = 0;
     this.max = 0;
+    this.sum = 0;
   }
 }

@@ -6,5 +6,5 @@ export { submit, RunController } from './run.ts';
 export type { HostStatus, KillOptions, SubmitOptions, TopologyRun } from './run.ts';
 export type { CaptureSink } from '../kernel/index.ts';
 export { latencyBetween } from './metrics.ts';
-export type { ComponentMetrics, HostMetrics, MetricsSnapshot, ReportedError } from './metrics.ts';
+export type { ComponentMetrics, HostMetrics, MetricsSnapshot, ReportedError, TaskMetrics } from './metrics.ts';
 export type { TopologyStatus } from './status.ts';

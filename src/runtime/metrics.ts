@@ -37,7 +37,32 @@ export interface ComponentMetrics {
    * (see latencyBetween).
    */
   completeLatencyBuckets?: number[];
+  /** Spouts only: the sum of the sampled complete latencies (ms), over the same samples as the buckets. */
+  completeLatencySumMs?: number;
   errors: number;
+}
+
+/**
+ * One task's counters (the same fields as ComponentMetrics, for one task):
+ * a component's figures are the sum over its tasks. Counts of a task that
+ * moved in a rebalance are summed over the hosts it ran on; `host` is the
+ * one it runs on now.
+ */
+export interface TaskMetrics {
+  task: number;
+  component: string;
+  kind: 'spout' | 'bolt' | 'acker';
+  host: number;
+  emitted: number;
+  transferred: number;
+  executed: number;
+  acked: number;
+  failed: number;
+  queued: number;
+  /** Spouts: trees timed out (0 for bolts). */
+  timedOut: number;
+  /** Spouts: trees in flight now (0 for bolts). */
+  pending: number;
 }
 
 export interface ReportedError {
@@ -69,6 +94,8 @@ export interface MetricsSnapshot {
   components: ComponentMetrics[];
   /** Per host, from the hosts' latest reports. */
   hosts: HostMetrics[];
+  /** Per task, ordered by task id (snapshot() always sets it). */
+  tasks?: TaskMetrics[];
   totals: { emitted: number; acked: number; failed: number; timedOut: number; pending: number };
   errors: ReportedError[];
   /** Distinct error reports not kept because the log was full. */
@@ -143,6 +170,8 @@ export interface ExecutorStats {
   done: boolean | null;
   latency: number[] | null;
   latencyMax: number;
+  /** Spouts: the sum of the complete latencies recorded (ms). */
+  latencySumMs: number;
   sampledMs: number;
   samples: number;
 }
@@ -165,6 +194,7 @@ export function executorStats(e: Executor<unknown>, host: number): ExecutorStats
     done: spout === null ? null : spout.hasDoneCheck() ? spout.isDone() : null,
     latency: spout?.latency.toSparse() ?? null,
     latencyMax: spout?.latency.max ?? 0,
+    latencySumMs: spout?.latency.sum ?? 0,
     sampledMs: e.sampledMs,
     samples: e.samples,
   };
@@ -208,6 +238,7 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
   const byComponent = new Map<string, { m: ComponentMetrics; h: Histogram | null; sampledMs: number; samples: number }>();
   const totals = { emitted: 0, acked: 0, failed: 0, timedOut: 0, pending: 0 };
   const hosts = new Map<number, HostMetrics>();
+  const tasks = new Map<number, TaskMetrics>();
   const errorCounts = new Map<string, number>();
   const errors: ReportedError[] = [];
   let errorsDropped = 0;
@@ -241,13 +272,27 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
       if (e.kind === 'spout') {
         m.timedOut! += e.timedOut;
         m.pending! += e.pending;
-        entry.h!.mergeSparse(e.latency ?? [], e.latencyMax);
+        entry.h!.mergeSparse(e.latency ?? [], e.latencyMax, e.latencySumMs ?? 0);
         totals.acked += e.acked;
         totals.failed += e.failed;
         totals.timedOut += e.timedOut;
         totals.pending += e.pending;
       }
       if (e.kind !== 'acker') totals.emitted += e.emitted;
+      let t = tasks.get(e.taskId);
+      if (!t) {
+        t = { task: e.taskId, component: e.component, kind: e.kind, host: e.host, emitted: 0, transferred: 0, executed: 0, acked: 0, failed: 0, queued: 0, timedOut: 0, pending: 0 };
+        tasks.set(e.taskId, t);
+      }
+      if (r.retired !== true) t.host = e.host;
+      t.emitted += e.emitted;
+      t.transferred += e.transferred;
+      t.executed += e.executed;
+      t.acked += e.acked;
+      t.failed += e.failed;
+      t.queued += e.queued;
+      t.timedOut += e.timedOut;
+      t.pending += e.pending;
       if (r.host >= 0) {
         let h = hosts.get(r.host);
         if (!h) hosts.set(r.host, (h = { host: r.host, tasks: 0, emitted: 0, executed: 0, acked: 0, failed: 0, queued: 0 }));
@@ -265,6 +310,7 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
     if (h) {
       m.completeLatencyMs = { p50: round(h.percentileMs(0.5)), p99: round(h.percentileMs(0.99)), max: round(h.max) };
       m.completeLatencyBuckets = h.toSparse();
+      m.completeLatencySumMs = h.sum;
     }
     if (m.kind === 'bolt') {
       const mean = samples > 0 ? sampledMs / samples : 0;
@@ -273,7 +319,15 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
     }
     components.push(m);
   }
-  return { uptimeMs, components, hosts: [...hosts.values()].sort((a, b) => a.host - b.host), totals, errors: mergeErrors(errors), errorsDropped };
+  return {
+    uptimeMs,
+    components,
+    hosts: [...hosts.values()].sort((a, b) => a.host - b.host),
+    tasks: [...tasks.values()].sort((a, b) => a.task - b.task),
+    totals,
+    errors: mergeErrors(errors),
+    errorsDropped,
+  };
 }
 
 /** The same report from several hosts (tasks of one component on two threads) becomes one, with the counts added. */
