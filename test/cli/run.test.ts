@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readOffsets } from '../../topologies/durable-word-count.ts';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/cli/summary.ts';
 import { TIMEOUT_MS, runCli, spawnCli } from './cli.ts';
@@ -87,7 +88,11 @@ describe('squall run', () => {
         expect(r.code).toBe(0);
         const report = parseSingleJson(r.stdout);
         expect(report.stoppedBy).toBe('done');
-        expect(report.spouts['sentences']!.acked).toBe(5000);
+        // Every sentence committed by the durable spout. (Not the acked counter: when the
+        // crashed thread is the spout's, what it acked since its last report dies with it,
+        // and the spout started again replays what it had not committed.)
+        expect(readOffsets(join(dir, 'json'))).toEqual([5000]);
+        expect(report.spouts['sentences']!.acked).toBeGreaterThan(0);
         expect(report.hosts.reduce((n, h) => n + h.restarts, 0)).toBe(1);
         const crashed = report.hosts.find((h) => h.restarts === 1)!;
         expect(crashed.lastError).toContain('thrown from a timer in a bolt');
