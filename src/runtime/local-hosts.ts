@@ -1,25 +1,15 @@
 import { invariant } from '../errors/index.ts';
 import type { SquallError } from '../errors/index.ts';
-import type { CaptureSink } from '../kernel/index.ts';
-import type { Plan } from '../scheduler/index.ts';
-import type { Topology } from '../topology/index.ts';
-import type { Clock } from './clock.ts';
 import type { HostGroup, HostStatus } from './host-group.ts';
 import { Host } from './host.ts';
+import type { HostOptions } from './host.ts';
+import type { Plan } from '../scheduler/index.ts';
 import { ErrorLog, hostReport } from './metrics.ts';
 import type { HostReport } from './metrics.ts';
-import type { RandomSource } from './random.ts';
 import { wrapStartFailure } from './start-failure.ts';
 
-export interface LocalHostsOptions {
-  topology: Topology;
-  plan: Plan;
-  runId: string;
-  clock: Clock;
-  random: RandomSource;
-  capture: CaptureSink | null;
-  manual: boolean;
-}
+/** What the one in-process host needs: a Host's options, less what LocalHosts fills in itself. */
+export type LocalHostsOptions = Pick<HostOptions, 'topology' | 'plan' | 'runId' | 'clock' | 'random' | 'capture' | 'manual'>;
 
 /** Local mode: the one host of the plan, on this thread. */
 export class LocalHosts implements HostGroup {
@@ -31,14 +21,8 @@ export class LocalHosts implements HostGroup {
   constructor(options: LocalHostsOptions) {
     this.plan = options.plan;
     this.host = new Host({
+      ...options,
       hostId: 0,
-      topology: options.topology,
-      plan: options.plan,
-      runId: options.runId,
-      clock: options.clock,
-      random: options.random,
-      capture: options.capture,
-      manual: options.manual,
       onError: (component, task, error) => this.errors.report(component, task, error),
     });
   }

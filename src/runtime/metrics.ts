@@ -48,22 +48,10 @@ export interface ComponentMetrics {
  * moved in a rebalance are summed over the hosts it ran on; `host` is the
  * one it runs on now.
  */
-export interface TaskMetrics {
-  task: number;
-  component: string;
-  kind: 'spout' | 'bolt' | 'acker';
-  host: number;
-  emitted: number;
-  transferred: number;
-  executed: number;
-  acked: number;
-  failed: number;
-  queued: number;
-  /** Spouts: trees timed out (0 for bolts). */
-  timedOut: number;
-  /** Spouts: trees in flight now (0 for bolts). */
-  pending: number;
-}
+export type TaskMetrics = { task: number } & Pick<
+  ExecutorStats,
+  'component' | 'kind' | 'host' | 'emitted' | 'transferred' | 'executed' | 'acked' | 'failed' | 'queued' | 'timedOut' | 'pending'
+>;
 
 export interface ReportedError {
   component: string;
@@ -263,12 +251,8 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
       entry.samples += e.samples;
       const m = entry.m;
       if (r.retired !== true) m.tasks++;
-      m.emitted += e.emitted;
+      addCounts(m, e);
       m.transferred += e.transferred;
-      m.queued += e.queued;
-      m.executed += e.executed;
-      m.acked += e.acked;
-      m.failed += e.failed;
       if (e.kind === 'spout') {
         m.timedOut! += e.timedOut;
         m.pending! += e.pending;
@@ -285,23 +269,15 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
         tasks.set(e.taskId, t);
       }
       if (r.retired !== true) t.host = e.host;
-      t.emitted += e.emitted;
+      addCounts(t, e);
       t.transferred += e.transferred;
-      t.executed += e.executed;
-      t.acked += e.acked;
-      t.failed += e.failed;
-      t.queued += e.queued;
       t.timedOut += e.timedOut;
       t.pending += e.pending;
       if (r.host >= 0) {
         let h = hosts.get(r.host);
         if (!h) hosts.set(r.host, (h = { host: r.host, tasks: 0, emitted: 0, executed: 0, acked: 0, failed: 0, queued: 0 }));
         if (r.retired !== true) h.tasks++;
-        h.emitted += e.emitted;
-        h.executed += e.executed;
-        h.acked += e.acked;
-        h.failed += e.failed;
-        h.queued += e.queued;
+        addCounts(h, e);
       }
     }
   }
@@ -328,6 +304,15 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
     errors: mergeErrors(errors),
     errorsDropped,
   };
+}
+
+/** The counters every sum of executors has: per component, per task, per host. */
+function addCounts(into: Pick<ExecutorStats, 'emitted' | 'executed' | 'acked' | 'failed' | 'queued'>, e: ExecutorStats): void {
+  into.emitted += e.emitted;
+  into.executed += e.executed;
+  into.acked += e.acked;
+  into.failed += e.failed;
+  into.queued += e.queued;
 }
 
 /** The same report from several hosts (tasks of one component on two threads) becomes one, with the counts added. */
