@@ -13,6 +13,26 @@ export { shuffle, fields, all, global, none, direct, localOrShuffle, partialKey,
 export type { CustomGrouping, CustomGroupingContext, GroupingSpec } from './grouping/index.ts';
 export { submit, latencyBetween, realClock, SimulatedClock, cryptoRandom, SeededRandom } from './runtime/index.ts';
 export type { Clock, HostStatus, RandomSource, SubmitOptions, TopologyRun, KillOptions, MetricsSnapshot, ComponentMetrics, HostMetrics, ReportedError, TaskMetrics, TopologyStatus } from './runtime/index.ts';
+export type { CheckpointStats, RunStateOptions } from './runtime/index.ts';
+export { EmbeddedStore, PostgresStore, RedisStore, defaultStateDir, keyGroupOf, keyGroupRangeOf, DEFAULT_MAX_PARALLELISM } from './state/index.ts';
+export type {
+  StateStore,
+  StateOptions,
+  ValueState,
+  MapState,
+  ListState,
+  ReducingState,
+  Aggregator,
+  AggregatingState,
+  TimeDomain,
+  TimerService,
+  KeyedStateContext,
+  RestoredState,
+  CheckpointHooks,
+  EmbeddedStoreOptions,
+  PostgresStoreOptions,
+  RedisStoreOptions,
+} from './state/index.ts';
 export { serveMetrics, PrometheusMetrics } from './metrics/index.ts';
 export type { MetricsServer, ServeMetricsOptions, PrometheusMetricsOptions } from './metrics/index.ts';
 export { planTopology, evenStrategy, resourceAwareStrategy, strategyByName } from './scheduler/index.ts';

@@ -1,5 +1,6 @@
 import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
 import type { Tuple } from '../tuple/index.ts';
+import type { CheckpointHooks, RestoredState, TimeDomain } from '../state/index.ts';
 
 /**
  * A step that consumes tuples and emits others.
@@ -31,11 +32,17 @@ import type { Tuple } from '../tuple/index.ts';
  *   }
  * }
  */
-export interface Bolt {
+export interface Bolt extends CheckpointHooks {
   declareOutputFields(declarer: OutputDeclarer): void;
   prepare(context: TopologyContext, collector: OutputCollector): void | Promise<void>;
   execute(input: Tuple): void;
   cleanup?(): void | Promise<void>;
+  /**
+   * A timer registered through `context.state.timers` is due: called with
+   * its key current (`context.state.currentKey`), so keyed state reads and
+   * writes that key's values. Emits from here are unanchored.
+   */
+  onTimer?(time: number, domain: TimeDomain): void;
 }
 
 /** Anchors for an emit: one input tuple, several, or none (unanchored). */
@@ -66,13 +73,19 @@ export interface OutputCollector {
  *   }
  * }
  */
-export abstract class BasicBolt {
+export abstract class BasicBolt implements CheckpointHooks {
   /** Marks the basic style for the runtime. */
   readonly basic = true as const;
   abstract declareOutputFields(declarer: OutputDeclarer): void;
   prepare?(context: TopologyContext): void | Promise<void>;
   abstract execute(input: Tuple, collector: BasicOutputCollector): void;
   cleanup?(): void | Promise<void>;
+  snapshotState?(checkpointId: number): unknown;
+  restoreState?(state: RestoredState): void | Promise<void>;
+  notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
+  notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
+  /** A timer is due (see Bolt.onTimer); emits from here are unanchored. */
+  onTimer?(time: number, domain: TimeDomain, collector: BasicOutputCollector): void;
 }
 
 export interface BasicOutputCollector {

@@ -49,6 +49,12 @@ export type ErrorCode =
   | 'E_NO_ROOM'
   // state stores (src/state, docs/state.md)
   | 'E_STATE_CORRUPT'
+  | 'E_STATE_NO_KEY'
+  | 'E_STATE_BAD_NAME'
+  | 'E_STATE_UNKNOWN_COMPONENT'
+  | 'E_STATE_INCOMPATIBLE'
+  | 'E_CHECKPOINT_ABORTED'
+  | 'E_CHECKPOINT_CYCLE'
   | 'E_STATE_FENCED'
   | 'E_STATE_OLD_CHECKPOINT'
   | 'E_STATE_NO_CHECKPOINT'

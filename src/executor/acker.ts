@@ -33,6 +33,10 @@ export class AckerExecutor extends Executor<Message> {
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
 
+  protected hooks(): null {
+    return null;
+  }
+
   runSlice(budget: number): number {
     const mb = this.mailbox;
     const ledger = this.ledger;

@@ -5,8 +5,19 @@ import { FailedError, isBasicBolt } from '../bolt/index.ts';
 import { SquallError } from '../errors/index.ts';
 import { checkEmit, directTaskError, Executor, notDirectError, TRACK_FAIL, TRACK_RESET, undeclaredStream } from '../kernel/index.ts';
 import type { HostLink, OutStream } from '../kernel/index.ts';
+import type { CheckpointHooks, KeySelector, RestoredState, TimeDomain } from '../state/index.ts';
 import type { TopologyContext } from '../topology/index.ts';
-import { Tuple } from '../tuple/index.ts';
+import { BARRIER_DESC, Tuple } from '../tuple/index.ts';
+
+/** How a bolt task takes part in checkpoints: set by the host when the topology checkpoints. */
+export interface BoltCheckpointing {
+  /** Distinct upstream tasks: barrier n must come from each before the task snapshots. */
+  readonly inputChannels: number;
+  /** Hold the input of channels that passed the barrier (exactly-once), or not (at-least-once). */
+  readonly align: boolean;
+  /** Tuples held while aligning before the task declines the checkpoint. */
+  readonly maxAligned: number;
+}
 
 const SETTLED_ACKED = 1;
 const SETTLED_FAILED = 2;
@@ -23,6 +34,22 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
   private bolt: Bolt | null = null;
   private readonly ackers: readonly number[];
   private defaultStream: OutStream | undefined;
+  /** Key selectors of keyed inputs, by stream index (fields-grouped inputs only). */
+  selectors: (KeySelector | null)[] = [];
+  /** Set when the topology checkpoints. */
+  checkpointing: BoltCheckpointing | null = null;
+  /** The checkpoint being aligned (0: none), and the channels its barrier came on. */
+  private aligningId = 0;
+  private barriersIn = 0;
+  private seen: Uint8Array | null = null;
+  /** Holding input from channels that passed the barrier. */
+  private aligning = false;
+  /** Checkpoints at or below this one are over here (taken, declined or aborted): late barriers of them are dropped. */
+  private doneUpTo = 0;
+  private held: Tuple[] = [];
+  /** Held input released after alignment, taken before the mailbox. */
+  private replay: Tuple[] | null = null;
+  private replayAt = 0;
 
   constructor(
     taskId: number,
@@ -43,10 +70,24 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
       const b = this.factory();
       return isBasicBolt(b) ? new BasicBoltAdapter(b) : b;
     };
-    this.bolt = await this.startInstance(made, 'prepare', (b) => b.prepare(this.context, this));
+    this.bolt = await this.startInstance(made, 'prepare', async (b) => {
+      await this.restoreInto(b, this.context.taskIndex);
+      await b.prepare(this.context, this);
+    });
+    const keyed = this.keyed.backend;
+    if (keyed !== null && this.bolt.onTimer !== undefined) {
+      const bolt = this.bolt;
+      keyed.onTimer = (time: number, domain: TimeDomain) => bolt.onTimer!(time, domain);
+    }
+    this.afterStart();
+  }
+
+  protected hooks(): CheckpointHooks | null {
+    return this.bolt;
   }
 
   async stop(): Promise<void> {
+    this.keyed.backend?.close();
     const b = this.bolt;
     if (b?.cleanup) await b.cleanup();
   }
@@ -55,9 +96,20 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     const bolt = this.bolt!;
     const mb = this.mailbox;
     let n = 0;
-    while (n < budget && mb.size > 0 && this.downstreamHasRoom()) {
-      const input = mb.shift();
+    const keyed = this.keyed.backend;
+    if (keyed !== null && keyed.hasDueTimers()) n += this.fireTimers(keyed);
+    while (n < budget && (mb.size > 0 || this.replay !== null) && !this.paused && this.downstreamHasRoom()) {
+      const input = this.replay !== null ? this.nextReplayed() : mb.shift();
       n++;
+      if (input.source === BARRIER_DESC) {
+        this.barrier(input);
+        continue;
+      }
+      if (this.aligning && this.seen![input.sourceTask] === 1) {
+        this.hold(input);
+        continue;
+      }
+      if (keyed !== null) keyed.setInput(input, this.selectors[input.source.index] ?? null);
       // Execute latency is sampled, 1 in 16, as Storm samples its stats:
       // two clock reads per tuple would cost more than many executes.
       if ((++this.executed & 15) === 0) {
@@ -69,6 +121,7 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
         this.execute(bolt, input);
       }
     }
+    if (keyed !== null) keyed.setInput(null, null);
     if (this.track.pending) n += this.track.flush();
     return n;
   }
@@ -80,6 +133,88 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
       if (input.settled === 0) this.fail(input);
       if (!(err instanceof FailedError)) this.reportError(err);
     }
+  }
+
+  private fireTimers(keyed: NonNullable<typeof this.keyed.backend>): number {
+    try {
+      return keyed.fireProcessingTimers();
+    } catch (err) {
+      this.reportError(err);
+      return 1;
+    }
+  }
+
+  // --- checkpoints ---------------------------------------------------------
+
+  private nextReplayed(): Tuple {
+    const r = this.replay!;
+    const t = r[this.replayAt++]!;
+    if (this.replayAt === r.length) {
+      this.replay = null;
+      this.replayAt = 0;
+    }
+    return t;
+  }
+
+  /**
+   * Barrier n from one input channel. The first barrier of n starts the
+   * alignment; with every channel's barrier in, the task snapshots, forwards
+   * the barrier and takes the held input back. A barrier of a newer
+   * checkpoint ends an alignment that its abort notice has not reached yet.
+   */
+  private barrier(b: Tuple): void {
+    const cp = this.checkpointing;
+    const n = b.values[0] as number;
+    if (cp === null || n <= this.doneUpTo) return;
+    if (n > this.aligningId) {
+      if (this.aligningId !== 0) this.release();
+      this.aligningId = n;
+      this.barriersIn = 0;
+      this.seen ??= new Uint8Array(this.host.taskCount + 1);
+      this.seen.fill(0);
+      this.aligning = cp.align;
+    }
+    if (this.seen![b.sourceTask] === 1) return;
+    this.seen![b.sourceTask] = 1;
+    if (++this.barriersIn < cp.inputChannels) return;
+    this.doneUpTo = n;
+    this.aligningId = 0;
+    this.aligning = false;
+    this.snapshot(n, () => {
+      this.forwardBarrier(n);
+      this.release();
+    });
+  }
+
+  private hold(t: Tuple): void {
+    this.held.push(t);
+    if (this.held.length <= this.checkpointing!.maxAligned) return;
+    const n = this.aligningId;
+    this.doneUpTo = n;
+    this.decline(n, `held ${this.held.length} tuples while aligning barriers, above checkpointMaxAlignedTuples (${this.checkpointing!.maxAligned}); an input is much slower than the others`);
+    this.release();
+  }
+
+  /** Stop aligning; the held input goes first, before the mailbox. */
+  private release(): void {
+    this.aligningId = 0;
+    this.aligning = false;
+    if (this.held.length === 0) return;
+    const rest = this.replay !== null ? this.replay.slice(this.replayAt) : [];
+    this.replay = rest.length > 0 ? this.held.concat(rest) : this.held;
+    this.replayAt = 0;
+    this.held = [];
+  }
+
+  override checkpointAborted(n: number): void {
+    if (n > this.doneUpTo) this.doneUpTo = n;
+    if (this.aligningId !== 0 && this.aligningId <= n) this.release();
+    super.checkpointAborted(n);
+  }
+
+  /** Input held back or waiting to be taken again (for queue depth). */
+  get heldCount(): number {
+    return this.held.length + (this.replay !== null ? this.replay.length - this.replayAt : 0);
   }
 
   // --- collector -----------------------------------------------------------
@@ -267,7 +402,19 @@ class BasicBoltAdapter implements Bolt, BasicOutputCollector {
   private collector!: OutputCollector;
   private input: Tuple | null = null;
 
-  constructor(private readonly inner: BasicBolt) {}
+  constructor(private readonly inner: BasicBolt) {
+    if (inner.snapshotState) this.snapshotState = (n) => inner.snapshotState!(n);
+    if (inner.restoreState) this.restoreState = (s) => inner.restoreState!(s);
+    if (inner.notifyCheckpointComplete) this.notifyCheckpointComplete = (n) => inner.notifyCheckpointComplete!(n);
+    if (inner.notifyCheckpointAborted) this.notifyCheckpointAborted = (n) => inner.notifyCheckpointAborted!(n);
+    if (inner.onTimer) this.onTimer = (time, domain) => inner.onTimer!(time, domain, this);
+  }
+
+  snapshotState?: (n: number) => unknown;
+  restoreState?: (s: RestoredState) => void | Promise<void>;
+  notifyCheckpointComplete?: (n: number) => void | Promise<void>;
+  notifyCheckpointAborted?: (n: number) => void | Promise<void>;
+  onTimer?: (time: number, domain: TimeDomain) => void;
 
   declareOutputFields(): void {}
 

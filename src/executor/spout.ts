@@ -20,6 +20,7 @@ import {
 } from '../kernel/index.ts';
 import type { HostLink, Message, OutStream, TrackBatch } from '../kernel/index.ts';
 import type { Spout, SpoutOutputCollector } from '../spout/index.ts';
+import type { CheckpointHooks } from '../state/index.ts';
 import { PendingTrees } from './pending-trees.ts';
 import type { TopologyContext } from '../topology/index.ts';
 import { Tuple } from '../tuple/index.ts';
@@ -78,7 +79,25 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
   }
 
   async start(): Promise<void> {
-    this.spout = await this.startInstance(this.factory, 'open', (s) => s.open(this.context, this));
+    this.spout = await this.startInstance(this.factory, 'open', async (s) => {
+      await this.restoreInto(s, this.context.taskIndex);
+      await s.open(this.context, this);
+    });
+    this.afterStart();
+  }
+
+  protected hooks(): CheckpointHooks | null {
+    return this.spout;
+  }
+
+  /**
+   * Start checkpoint n here: record the spout's position (snapshotState),
+   * then send barrier n on every output, after every tuple emitted so far.
+   * Called between slices, so between two nextTuple calls.
+   */
+  triggerCheckpoint(n: number): void {
+    if (this.spout === null) return;
+    this.snapshot(n, () => this.forwardBarrier(n));
   }
 
   async stop(): Promise<void> {
@@ -214,7 +233,7 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
     }
     if (this.immediate.length > 0 || this.immediateFails.length > 0) work += this.flushImmediate(spout);
     let calls = 0;
-    if (this.active) {
+    if (this.active && !this.paused) {
       while (calls < budget) {
         if (this.trees.size >= this.maxPending || !this.downstreamHasRoom()) break;
         if (this.idleUntil !== 0) {

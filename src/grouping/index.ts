@@ -13,5 +13,5 @@ export type {
 } from './types.ts';
 export { all, custom, direct, fields, global, isDirect, localOrShuffle, none, partialKey, shuffle } from './spec.ts';
 export { createRouter } from './router.ts';
-export { fieldsHash } from './hash.ts';
+export { fieldsHash, fieldsHashBits } from './hash.ts';
 export { PARTIAL_KEY_SEED_1, PARTIAL_KEY_SEED_2 } from './partial-key.ts';

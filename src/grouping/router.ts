@@ -1,3 +1,4 @@
+import { keyGroupOf, taskIndexForKeyGroup } from '../state/index.ts';
 import { SquallError, invariant } from '../errors/index.ts';
 import { CustomRouter } from './custom.ts';
 import { fieldsHashBits, stringKeyHashBits } from './hash.ts';
@@ -19,7 +20,7 @@ export function createRouter(spec: GroupingSpec, ctx: RouterContext): Router {
       return new ShuffleRouter(ctx.localTasks.length > 0 ? ctx.localTasks : ctx.targetTasks, ctx.random);
     case 'fields':
       checkFieldIndexes(spec.type, ctx);
-      return new FieldsRouter(ctx.targetTasks, ctx.fieldIndexes);
+      return ctx.keyGroups !== undefined ? new KeyGroupRouter(ctx.targetTasks, ctx.fieldIndexes, ctx.keyGroups) : new FieldsRouter(ctx.targetTasks, ctx.fieldIndexes);
     case 'partialKey':
       checkFieldIndexes(spec.type, ctx);
       return new PartialKeyRouter(ctx.targetTasks, ctx.fieldIndexes);
@@ -61,6 +62,34 @@ class FieldsRouter implements Router {
       if (typeof key === 'string') return this.singles[(stringKeyHashBits(key) >>> 0) % this.singles.length]!;
     }
     return this.singles[(fieldsHashBits(values, fi) >>> 0) % this.singles.length]!;
+  }
+}
+
+/**
+ * The fields grouping of a topology that checkpoints: the key's hash picks
+ * a key group, and the task that owns the key group gets the tuple (task i
+ * of p owns a contiguous range of the maxParallelism groups; see
+ * src/state/key-groups.ts). The hash is the same as the plain fields
+ * grouping's.
+ */
+class KeyGroupRouter implements Router {
+  private readonly singles: readonly (readonly number[])[];
+
+  constructor(
+    tasks: readonly number[],
+    private readonly fieldIndexes: readonly number[],
+    private readonly maxParallelism: number,
+  ) {
+    this.singles = singletons(tasks);
+  }
+
+  chooseTasks(values: readonly unknown[]): readonly number[] {
+    const fi = this.fieldIndexes;
+    let h: number;
+    if (fi.length === 1 && typeof values[fi[0]!] === 'string') h = stringKeyHashBits(values[fi[0]!] as string);
+    else h = fieldsHashBits(values, fi);
+    const max = this.maxParallelism;
+    return this.singles[taskIndexForKeyGroup(keyGroupOf(h, max), this.singles.length, max)]!;
   }
 }
 

@@ -61,6 +61,12 @@ export interface RouterContext extends CustomGroupingContext {
   /** Target tasks that run on the same host as the source task (localOrShuffle). */
   localTasks: readonly number[];
   random: RandomSource;
+  /**
+   * When the topology checkpoints: the number of key groups (maxParallelism).
+   * A fields grouping then sends a key to the task that owns its key group,
+   * so keyed state can be redistributed when the parallelism changes.
+   */
+  keyGroups?: number;
 }
 
 /** A grouping made concrete for one source task. Built at plan time, called per tuple. */

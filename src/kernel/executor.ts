@@ -2,7 +2,12 @@ import type { Plan } from '../scheduler/index.ts';
 import type { ComponentDef, Topology, TopologyConfig } from '../topology/index.ts';
 import type { TopologyContext } from '../topology/index.ts';
 import { SquallError } from '../errors/index.ts';
+import { serialize, deserialize } from 'node:v8';
+import type { CheckpointHooks } from '../state/index.ts';
 import type { HostLink } from './host-link.ts';
+import { KeyedHolder } from './checkpoint.ts';
+import type { TaskRestore } from './checkpoint.ts';
+import { BARRIER_DESC, Tuple } from '../tuple/index.ts';
 import { Mailbox } from './mailbox.ts';
 import type { OutStream } from './outputs.ts';
 import { TrackOutbox } from './track-outbox.ts';
@@ -32,6 +37,17 @@ export abstract class Executor<M> {
   readonly track: TrackOutbox;
   /** The host's estimate of what one message (or nextTuple call) costs this task, in ms. */
   msPerMessage = 0.001;
+  /** Every task of every subscriber, once: where this task's checkpoint barriers go. */
+  barrierTargets: readonly number[] = [];
+  /** What this task restores from when it starts (null: a fresh start). */
+  restore: TaskRestore | null = null;
+  /** A snapshotState promise is pending: the task takes no input until it settles. */
+  paused = false;
+  /** Checkpoints taken and declined by this task. */
+  checkpoints = 0;
+  checkpointsDeclined = 0;
+  /** The task's keyed state (made on first use of context.state). */
+  keyed: KeyedHolder;
 
   constructor(
     readonly taskId: number,
@@ -42,6 +58,137 @@ export abstract class Executor<M> {
   ) {
     this.mailbox = new Mailbox<M>(capacity);
     this.track = new TrackOutbox(host, host.taskCount);
+    this.keyed = new KeyedHolder(component, host.maxParallelism, host.clock);
+    this.keyed.onDue = () => host.wakeUp();
+  }
+
+  /** The user's instance, once started: its checkpoint hooks. */
+  protected abstract hooks(): CheckpointHooks | null;
+
+  /**
+   * Restore into a freshly made instance, before open/prepare: keyed
+   * entries into the state backend, operator state through restoreState.
+   */
+  protected async restoreInto(instance: CheckpointHooks, taskIndex: number): Promise<void> {
+    const r = this.restore;
+    if (r === null) return;
+    if (r.keyed.length > 0) {
+      const backend = this.keyed.get();
+      for (const g of r.keyed) backend.restore(g.keyGroup, g.keys, g.values);
+    }
+    if (instance.restoreState === undefined) return;
+    const all = r.operator.map((o) => ({ taskIndex: o.taskIndex, value: deserialize(o.value) as unknown }));
+    const own = all.find((o) => o.taskIndex === taskIndex)?.value;
+    try {
+      await instance.restoreState({ checkpointId: r.checkpointId, own, all, previousParallelism: r.previousParallelism });
+    } catch (err) {
+      throw new SquallError(
+        {
+          code: err instanceof SquallError ? err.code : 'E_COMPONENT_THREW',
+          component: this.component,
+          message: `${this.kind} '${this.component}' (task ${this.taskId}) threw in restoreState() restoring checkpoint ${r.checkpointId}: ${describe(err)}`,
+        },
+        { cause: err },
+      );
+    }
+  }
+
+  /** After open/prepare: restored timers start running. */
+  protected afterStart(): void {
+    this.keyed.backend?.restored$();
+    this.restore = null;
+  }
+
+  /**
+   * Take this task's part of checkpoint n: its changed keyed state, then
+   * the operator state snapshotState returns; report it, then call `then`
+   * (which forwards the barrier). A promise from snapshotState pauses the
+   * task until it settles. A throw, a rejection or a value that cannot be
+   * serialized declines the checkpoint (it is aborted and reported).
+   */
+  protected snapshot(n: number, then: () => void): void {
+    const keyedChanges = this.keyed.backend !== null ? this.keyed.backend.snapshot(false) : null;
+    const hooks = this.hooks();
+    let value: unknown;
+    try {
+      value = hooks?.snapshotState?.(n);
+    } catch (err) {
+      this.decline(n, `snapshotState threw: ${describe(err)}`);
+      then();
+      return;
+    }
+    if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
+      this.paused = true;
+      (value as PromiseLike<unknown>).then(
+        (v) => {
+          this.paused = false;
+          this.finishSnapshot(n, keyedChanges, v);
+          then();
+          this.host.wakeUp();
+        },
+        (err: unknown) => {
+          this.paused = false;
+          this.decline(n, `snapshotState rejected: ${describe(err)}`);
+          then();
+          this.host.wakeUp();
+        },
+      );
+      return;
+    }
+    this.finishSnapshot(n, keyedChanges, value);
+    then();
+  }
+
+  private finishSnapshot(n: number, keyedChanges: ReturnType<NonNullable<KeyedHolder['backend']>['snapshot']> | null, value: unknown): void {
+    let operator: Uint8Array | null = null;
+    if (value !== undefined) {
+      try {
+        operator = serialize(value);
+      } catch (err) {
+        this.decline(n, `snapshotState returned a value that cannot be serialized (${describe(err)}); return plain data (numbers, strings, arrays, objects, Maps, Buffers)`);
+        return;
+      }
+    }
+    this.checkpoints++;
+    const info = this.host.taskInfo(this.taskId);
+    this.host.checkpointEvent({
+      t: 'ack',
+      snapshot: { checkpointId: n, taskId: this.taskId, component: this.component, taskIndex: info.taskIndex, keyed: keyedChanges, operator },
+    });
+  }
+
+  protected decline(n: number, reason: string): void {
+    this.checkpointsDeclined++;
+    this.host.checkpointEvent({ t: 'decline', decline: { checkpointId: n, taskId: this.taskId, component: this.component, reason } });
+  }
+
+  /** Send barrier n to every task downstream, in order with this task's tuples. */
+  protected forwardBarrier(n: number): void {
+    const targets = this.barrierTargets;
+    for (let i = 0; i < targets.length; i++) this.host.deliver(targets[i]!, new Tuple([n], BARRIER_DESC, this.taskId));
+  }
+
+  /** Checkpoint n is durable: commit hooks. */
+  checkpointComplete(n: number): void {
+    const hooks = this.hooks();
+    if (hooks?.notifyCheckpointComplete === undefined) return;
+    this.callHook(() => hooks.notifyCheckpointComplete!(n));
+  }
+
+  /** Checkpoint n was given up. */
+  checkpointAborted(n: number): void {
+    const hooks = this.hooks();
+    if (hooks?.notifyCheckpointAborted === undefined) return;
+    this.callHook(() => hooks.notifyCheckpointAborted!(n));
+  }
+
+  private callHook(fn: () => void | Promise<void>): void {
+    try {
+      const r = fn();
+      if (r !== undefined && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, (err: unknown) => this.host.reportError(this.component, this.taskId, err));
+    } catch (err) {
+      this.host.reportError(this.component, this.taskId, err);
+    }
   }
 
   /** Work through at most `budget` messages or emits; return how many. */
@@ -109,6 +256,7 @@ export function makeContext(
   runId: string,
   host: HostLink,
   outputs: Map<string, OutStream>,
+  keyed: KeyedHolder,
 ): TopologyContext {
   const config: Readonly<Record<string, unknown>> = Object.freeze({ ...topology.config, ...def.config } as TopologyConfig);
   return {
@@ -121,6 +269,9 @@ export function makeContext(
     config,
     clock: host.clock,
     random: host.random,
+    get state() {
+      return keyed.get();
+    },
     outputFields(stream = 'default') {
       const s = outputs.get(stream);
       if (!s) {

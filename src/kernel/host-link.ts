@@ -2,6 +2,7 @@ import type { IdSource } from '../acker/index.ts';
 import type { Tuple } from '../tuple/index.ts';
 import type { Clock, RandomSource } from '../runtime/index.ts';
 import type { Signal, TrackBatch, TrackPool } from './messages.ts';
+import type { CheckpointEvent } from './checkpoint.ts';
 
 /** Records every emitted tuple, for the testing kit. */
 export interface CaptureSink {
@@ -29,4 +30,10 @@ export interface HostLink {
   /** Run a turn soon (outside a turn; inside one it is a no-op). */
   wakeUp(): void;
   reportError(component: string, task: number, error: unknown): void;
+  /** Key groups of keyed state (config maxParallelism). */
+  readonly maxParallelism: number;
+  /** Where a task sits in its component. */
+  taskInfo(taskId: number): { readonly taskIndex: number };
+  /** A task's part of a checkpoint, or its decline: to the coordinator. */
+  checkpointEvent(event: CheckpointEvent): void;
 }

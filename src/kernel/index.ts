@@ -13,3 +13,5 @@ export * from './messages.ts';
 export { TrackOutbox } from './track-outbox.ts';
 export { OutStream, buildOutputs, buildStreamTable, checkEmit, directTaskError, notDirectError, undeclaredStream } from './outputs.ts';
 export type { CaptureSink, HostLink, Message } from './host-link.ts';
+export type { TaskSnapshot, TaskDecline, TaskRestore, RestoredKeyGroup, CheckpointEvent } from './checkpoint.ts';
+export { KeyedHolder } from './checkpoint.ts';

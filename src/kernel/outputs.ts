@@ -93,6 +93,7 @@ export function buildOutputs(
           fieldIndexes: fields.map((f) => stream.fields.indexOf(f)),
           localTasks: targetTasks.filter((t) => plan.hostOfTask[t] === myHost),
           random,
+          ...(topology.config.checkpointIntervalMs > 0 ? { keyGroups: topology.config.maxParallelism } : {}),
         }),
       );
     }

@@ -1,4 +1,5 @@
 import type { SquallError } from '../errors/index.ts';
+import type { TaskRestore } from '../kernel/index.ts';
 import type { Plan } from '../scheduler/index.ts';
 import type { HostReport } from './metrics.ts';
 import type { HostState } from './supervisor.ts';
@@ -20,8 +21,16 @@ export interface HostStatus {
  */
 export interface HostGroup {
   readonly plan: Plan;
-  /** Open every task on every host; resolves with the first failure (hosts left stopped), or null. */
-  start(active: boolean): Promise<SquallError | null>;
+  /**
+   * Open every task on every host (restoring each from `restore`, by task
+   * id, when given); resolves with the first failure (hosts left stopped),
+   * or null.
+   */
+  start(active: boolean, restore?: ReadonlyMap<number, TaskRestore> | null): Promise<SquallError | null>;
+  /** Checkpoint n starts at every spout task. */
+  triggerCheckpoint(n: number): void;
+  /** Tell every task checkpoint n completed (true) or was aborted (false). */
+  notifyCheckpoint(n: number, complete: boolean): void;
   setActive(active: boolean): void;
   /** Bring reports() up to date (threads ask their hosts; in-process is always current). */
   refresh(): Promise<void>;

@@ -2,7 +2,10 @@ import { IdSource } from '../acker/index.ts';
 import type { BasicBolt, Bolt } from '../bolt/index.ts';
 import { AckerExecutor, BoltExecutor, SpoutExecutor, TIMEOUT_BUCKETS } from '../executor/index.ts';
 import { ACTIVATE, buildOutputs, buildStreamTable, DEACTIVATE, makeContext, ROTATE, TrackPool } from '../kernel/index.ts';
-import type { CaptureSink, Executor, HostLink, Message } from '../kernel/index.ts';
+import type { CaptureSink, CheckpointEvent, Executor, HostLink, Message, TaskRestore } from '../kernel/index.ts';
+import { KeyedHolder } from '../kernel/index.ts';
+import { fieldsHashBits } from '../grouping/index.ts';
+import type { KeySelector } from '../state/index.ts';
 import type { Plan } from '../scheduler/index.ts';
 import type { Spout } from '../spout/index.ts';
 import type { Topology } from '../topology/index.ts';
@@ -52,6 +55,10 @@ export interface HostOptions {
    * the same every time.
    */
   manual?: boolean;
+  /** What each task restores from (by task id), when the run restores a checkpoint. */
+  restore?: ReadonlyMap<number, TaskRestore> | null;
+  /** Tasks' parts of checkpoints, and declines: to the coordinator. */
+  onCheckpoint?(event: CheckpointEvent): void;
 }
 
 /**
@@ -72,6 +79,8 @@ export class Host implements HostLink {
   readonly trackPool = new TrackPool();
   readonly taskCount: number;
   readonly manual: boolean;
+  readonly maxParallelism: number;
+  readonly bolts: BoltExecutor[] = [];
   /** Ackers first, then the rest in plan order: the order of every round. */
   readonly executors: Executor<unknown>[] = [];
   readonly spouts: SpoutExecutor[] = [];
@@ -96,6 +105,7 @@ export class Host implements HostLink {
     this.ackerTasks = options.plan.ackerTasks;
     this.manual = options.manual === true;
     const { topology, plan, runId } = options;
+    this.maxParallelism = topology.config.maxParallelism;
     this.taskCount = plan.tasks.length - 1;
     const capacity = topology.config.mailboxCapacity;
     this.streams = buildStreamTable(topology);
@@ -107,7 +117,8 @@ export class Host implements HostLink {
         exec = new AckerExecutor(taskId, this, capacity, TIMEOUT_BUCKETS) as Executor<unknown>;
       } else {
         const outputs = buildOutputs(topology, plan, def, taskId, this.random, this.streams);
-        const context = makeContext(topology, plan, def, taskId, runId, this, outputs);
+        const keyed = new KeyedHolder(def.id, this.maxParallelism, this.clock);
+        const context = makeContext(topology, plan, def, taskId, runId, this, outputs, keyed);
         if (def.kind === 'spout') {
           const maxPending = Number(context.config['maxSpoutPending']);
           const idleMax = Number(context.config['spoutIdleMaxMs']);
@@ -115,8 +126,21 @@ export class Host implements HostLink {
           this.spouts.push(s);
           exec = s as Executor<unknown>;
         } else {
-          exec = new BoltExecutor(taskId, def.id, this, def.factory as () => Bolt | BasicBolt, context, outputs, capacity) as Executor<unknown>;
+          const b = new BoltExecutor(taskId, def.id, this, def.factory as () => Bolt | BasicBolt, context, outputs, capacity);
+          b.selectors = this.keySelectors(def.id);
+          if (topology.config.checkpointIntervalMs > 0) {
+            b.checkpointing = {
+              inputChannels: upstreamTasks(topology, plan, def.id).length,
+              align: topology.config.checkpointMode === 'exactly-once',
+              maxAligned: topology.config.checkpointMaxAlignedTuples,
+            };
+          }
+          this.bolts.push(b);
+          exec = b as Executor<unknown>;
         }
+        exec.keyed = keyed;
+        keyed.onDue = () => this.wakeUp();
+        exec.restore = options.restore?.get(taskId) ?? null;
       }
       if (exec.kind === 'acker') this.executors.unshift(exec);
       else this.executors.push(exec);
@@ -126,6 +150,21 @@ export class Host implements HostLink {
     this.transport = hostCount > 1 ? new Transport(options.hostId, hostCount, plan.hostOfTask, this.streams, this) : null;
     for (const p of options.peers ?? []) this.transport!.connect(p.hostId, p.port);
     this.wireDownstream();
+  }
+
+  /** How a bolt's keyed state finds the key of each fields-grouped input: by stream index. */
+  private keySelectors(component: string): (KeySelector | null)[] {
+    const def = this.options.topology.components.get(component)!;
+    const out: (KeySelector | null)[] = [];
+    for (const input of def.inputs) {
+      const g = input.grouping;
+      if (g.type !== 'fields') continue;
+      const desc = this.streams.find((d) => d.component === input.component && d.stream === input.stream);
+      if (desc === undefined) continue;
+      const fieldIndexes = g.fields.map((f) => desc.fields.indexOf(f));
+      out[desc.index] = { fieldIndexes, hash: (values) => fieldsHashBits(values, fieldIndexes) };
+    }
+    return out;
   }
 
   /** Backpressure: each task watches the mailboxes of the local tasks it emits to. */
@@ -148,7 +187,39 @@ export class Host implements HostLink {
           }
         }
       }
+      exec.barrierTargets = [...seen].sort((a, b) => a - b);
     }
+  }
+
+  /** What each task restores from when it starts (by task id); null for a fresh start. */
+  setRestore(restore: ReadonlyMap<number, TaskRestore> | null): void {
+    for (const e of this.executors) if (e.kind !== 'acker') e.restore = restore?.get(e.taskId) ?? null;
+  }
+
+  taskInfo(taskId: number): { readonly taskIndex: number } {
+    return { taskIndex: this.options.plan.tasks[taskId]!.index };
+  }
+
+  checkpointEvent(event: CheckpointEvent): void {
+    this.options.onCheckpoint?.(event);
+  }
+
+  /** Checkpoint n starts at this host's spouts: each records its position and sends barrier n downstream. */
+  triggerCheckpoint(n: number): void {
+    for (const s of this.spouts) s.triggerCheckpoint(n);
+    this.wakeUp();
+  }
+
+  /** Checkpoint n is durable: every task's commit hook. */
+  checkpointComplete(n: number): void {
+    for (const e of this.executors) if (e.kind !== 'acker') e.checkpointComplete(n);
+    this.wakeUp();
+  }
+
+  /** Checkpoint n was given up: aligning tasks let their held input go. */
+  checkpointAborted(n: number): void {
+    for (const e of this.executors) if (e.kind !== 'acker') e.checkpointAborted(n);
+    this.wakeUp();
   }
 
   // in critical path
@@ -320,4 +391,12 @@ export class Host implements HostLink {
     for (const e of this.executors) if (e.mailbox.size > 0 || e.track.pending) return false;
     return true;
   }
+}
+
+/** The distinct tasks whose output a bolt subscribes to: its input channels for barriers. */
+export function upstreamTasks(topology: Topology, plan: Plan, component: string): number[] {
+  const def = topology.components.get(component)!;
+  const tasks = new Set<number>();
+  for (const input of def.inputs) for (const t of plan.componentTasks.get(input.component) ?? []) tasks.add(t);
+  return [...tasks];
 }

@@ -1,5 +1,6 @@
 import { invariant } from '../errors/index.ts';
 import type { SquallError } from '../errors/index.ts';
+import type { TaskRestore } from '../kernel/index.ts';
 import type { HostGroup, HostStatus } from './host-group.ts';
 import { Host } from './host.ts';
 import type { HostOptions } from './host.ts';
@@ -9,7 +10,7 @@ import type { HostReport } from './metrics.ts';
 import { wrapStartFailure } from './start-failure.ts';
 
 /** What the one in-process host needs: a Host's options, less what LocalHosts fills in itself. */
-export type LocalHostsOptions = Pick<HostOptions, 'topology' | 'plan' | 'runId' | 'clock' | 'random' | 'capture' | 'manual'>;
+export type LocalHostsOptions = Pick<HostOptions, 'topology' | 'plan' | 'runId' | 'clock' | 'random' | 'capture' | 'manual' | 'onCheckpoint'>;
 
 /** Local mode: the one host of the plan, on this thread. */
 export class LocalHosts implements HostGroup {
@@ -27,7 +28,8 @@ export class LocalHosts implements HostGroup {
     });
   }
 
-  async start(active: boolean): Promise<SquallError | null> {
+  async start(active: boolean, restore: ReadonlyMap<number, TaskRestore> | null = null): Promise<SquallError | null> {
+    this.host.setRestore(restore);
     try {
       await this.host.start();
     } catch (err) {
@@ -41,6 +43,15 @@ export class LocalHosts implements HostGroup {
 
   setActive(active: boolean): void {
     this.host.setActive(active);
+  }
+
+  triggerCheckpoint(n: number): void {
+    this.host.triggerCheckpoint(n);
+  }
+
+  notifyCheckpoint(n: number, complete: boolean): void {
+    if (complete) this.host.checkpointComplete(n);
+    else this.host.checkpointAborted(n);
   }
 
   async refresh(): Promise<void> {}

@@ -88,6 +88,8 @@ export interface MetricsSnapshot {
   errors: ReportedError[];
   /** Distinct error reports not kept because the log was full. */
   errorsDropped: number;
+  /** Checkpoint figures, when the topology checkpoints. */
+  checkpoints?: import('./checkpoints.ts').CheckpointStats;
 }
 
 /** Errors kept per run; repeats of one message from one component are counted, not stored again. */

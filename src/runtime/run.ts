@@ -17,6 +17,12 @@ import type { MockedSources } from './mocks.ts';
 import type { RandomSource } from './random.ts';
 import { cryptoRandom, SeededRandom } from './random.ts';
 import { WorkerHosts } from './worker-hosts.ts';
+import { CheckpointCoordinator, findRestorePoint, loadRestore } from './checkpoints.ts';
+import type { CheckpointStats } from './checkpoints.ts';
+import { ErrorLog } from './metrics.ts';
+import { defaultStateDir, EmbeddedStore } from '../state/index.ts';
+import type { StateStore } from '../state/index.ts';
+import type { CheckpointEvent, TaskRestore } from '../kernel/index.ts';
 
 export type { HostStatus } from './host-group.ts';
 
@@ -58,6 +64,20 @@ export interface SubmitOptions {
   active?: boolean;
   /** Receives every emitted tuple (the testing kit uses it). */
   capture?: CaptureSink;
+  /** Where checkpoints go and come from, when the topology checkpoints (checkpointIntervalMs > 0). */
+  state?: RunStateOptions;
+}
+
+/** The state store of a run that checkpoints. See docs/state.md. */
+export interface RunStateOptions {
+  /** The store (opened by the run, closed when it is killed). Default: an EmbeddedStore in `dir`. */
+  store?: StateStore;
+  /** The embedded store's directory (default .squall/state/<topology>, under the working directory). */
+  dir?: string;
+  /** Restore from the newest completed checkpoint at start (default true); false starts from empty state and checkpoints over it. */
+  restore?: boolean;
+  /** Drop the state of components the topology no longer has, instead of failing with E_STATE_UNKNOWN_COMPONENT. */
+  dropUnknown?: boolean;
 }
 
 /** A submitted topology, running in this process: created by {@link submit}. */
@@ -72,6 +92,14 @@ export interface TopologyRun {
   kill(options?: KillOptions): Promise<MetricsSnapshot>;
   /** Trees in flight across every spout task. */
   pending(): number;
+  /**
+   * Checkpoint now (or after the one in flight) and resolve with its id
+   * once it is durable; E_CHECKPOINT_ABORTED if it is aborted, E_BAD_STATE
+   * when the topology does not checkpoint.
+   */
+  checkpoint(): Promise<number>;
+  /** Checkpoint figures; null when the topology does not checkpoint. */
+  checkpoints(): CheckpointStats | null;
   metrics(): MetricsSnapshot;
   /** Bring metrics() up to date: threads ask every host; local mode is always current. */
   refresh(): Promise<void>;
@@ -125,6 +153,12 @@ export class RunController extends RunLifecycle implements TopologyRun {
   private readonly startedAt = performance.now();
   private active: boolean;
   private strategy: SchedulingStrategy | undefined;
+  private readonly store: StateStore | null = null;
+  private readonly coordinator: CheckpointCoordinator | null = null;
+  /** Errors of the run itself (checkpoints, rollbacks), next to the hosts'. */
+  private readonly runErrors = new ErrorLog();
+  private rollingBack: Promise<void> | null = null;
+  private rollbacks = 0;
 
   /** @internal use submit() */
   constructor(
@@ -141,6 +175,23 @@ export class RunController extends RunLifecycle implements TopologyRun {
     this.topology = threads > 0 ? frozen : withMocks(frozen, options.mocks ?? {});
     this.active = options.active ?? true;
     this.strategy = options.strategy;
+    if (config.checkpointIntervalMs > 0) {
+      checkAcyclic(this.topology);
+      this.store = options.state?.store ?? new EmbeddedStore({ dir: options.state?.dir ?? defaultStateDir(topology.name) });
+      this.coordinator = new CheckpointCoordinator({
+        store: this.store,
+        topology: this.topology,
+        clock: options.clock ?? realClock,
+        trigger: (n) => this.group.triggerCheckpoint(n),
+        notify: (n, complete) => this.group.notifyCheckpoint(n, complete),
+        onError: (err) => this.runErrors.report(CHECKPOINTS_COMPONENT, 0, err),
+      });
+    } else if (options.state !== undefined) {
+      throw new SquallError({
+        code: 'E_BAD_CONFIG',
+        message: `state options were given but topology '${topology.name}' does not checkpoint; set config checkpointIntervalMs (e.g. 1000) to checkpoint to the store`,
+      });
+    }
     this.group = this.makeGroup(Math.max(1, threads));
   }
 
@@ -160,6 +211,7 @@ export class RunController extends RunLifecycle implements TopologyRun {
         random: o.random ?? (o.seed !== undefined ? new SeededRandom(o.seed) : cryptoRandom),
         capture: o.capture ?? null,
         manual: o.stepping === 'manual',
+        ...(this.coordinator !== null ? { onCheckpoint: (e: CheckpointEvent) => this.coordinator!.onEvent(e) } : {}),
       });
     }
     return new WorkerHosts({
@@ -172,17 +224,109 @@ export class RunController extends RunLifecycle implements TopologyRun {
       seed: o.seed ?? null,
       threadHeapMb: o.threadHeapMb ?? 1024,
       maxHostRestarts: o.maxHostRestarts ?? 10,
+      ...(this.coordinator !== null
+        ? {
+            onCheckpoint: (e: CheckpointEvent) => this.coordinator!.onEvent(e),
+            onCrash: (hostId: number, error: string) => this.hostCrashed(hostId, error),
+          }
+        : {}),
     });
   }
 
   /** @internal */
   async start(): Promise<void> {
-    const failure = await this.group.start(this.active);
+    let restore: ReadonlyMap<number, TaskRestore> | null = null;
+    if (this.store !== null) {
+      try {
+        await this.store.open();
+        restore = await this.restorePoint(this.options.state?.restore !== false);
+      } catch (err) {
+        this.status$.send({ type: 'START_FAILED' });
+        await this.store.close().catch(() => {});
+        throw err;
+      }
+    }
+    const failure = await this.group.start(this.active, restore);
     if (failure) {
       this.status$.send({ type: 'START_FAILED' });
+      await this.store?.close().catch(() => {});
       throw failure;
     }
+    this.coordinator?.start();
     this.status$.send({ type: 'STARTED', active: this.active });
+  }
+
+  /** Find the newest checkpoint (when `restore`), tell the coordinator, and read what every task of the plan gets. */
+  private async restorePoint(restore: boolean): Promise<ReadonlyMap<number, TaskRestore> | null> {
+    const store = this.store!;
+    const coordinator = this.coordinator!;
+    coordinator.attach(this.group.plan);
+    if (!restore) {
+      const latest = await store.latest();
+      // Checkpoints go on above the newest id, from empty state (a full checkpoint: no base).
+      if (latest !== null) coordinator.resumeFrom({ id: latest.id, meta: null });
+      coordinator.startFresh();
+      return null;
+    }
+    const point = await findRestorePoint(store, this.topology, { dropUnknown: this.options.state?.dropUnknown === true });
+    if (point === null) return null;
+    coordinator.resumeFrom({ id: point.id, meta: point.meta });
+    return loadRestore(store, this.topology, this.group.plan, point);
+  }
+
+  /**
+   * A worker thread died while the topology checkpoints: roll every host
+   * back to the last completed checkpoint (stop them all, start them again
+   * restoring it), so no record counts twice and none is lost.
+   */
+  private hostCrashed(hostId: number, error: string): void {
+    this.runErrors.report(
+      CHECKPOINTS_COMPONENT,
+      0,
+      new SquallError({ code: 'E_HOST_CRASHED', details: { host: hostId }, message: `host ${hostId} crashed (${error}); rolling the topology back to its last completed checkpoint` }),
+    );
+    if (this.rollingBack !== null || this.status === 'killed') return;
+    this.rollingBack = this.rollback().finally(() => {
+      this.rollingBack = null;
+    });
+  }
+
+  private async rollback(): Promise<void> {
+    this.rollbacks++;
+    const coordinator = this.coordinator!;
+    await coordinator.stop();
+    await this.group.stop();
+    for (const r of this.group.reports()) this.retired.push(retire(r));
+    if (this.status === 'killed') return;
+    this.group = this.makeGroup(this.group.plan.hosts.length);
+    let failure: SquallError | null;
+    try {
+      const restore = await this.restorePoint(true);
+      failure = await this.group.start(this.active, restore);
+    } catch (err) {
+      failure = err instanceof SquallError ? err : new SquallError({ code: 'E_STATE_UNAVAILABLE', message: `rolling back failed: ${String(err)}` });
+    }
+    if (failure !== null) {
+      this.runErrors.report(CHECKPOINTS_COMPONENT, 0, failure);
+      return;
+    }
+    coordinator.start();
+  }
+
+  async checkpoint(): Promise<number> {
+    if (this.coordinator === null) {
+      throw new SquallError({
+        code: 'E_BAD_STATE',
+        message: `topology '${this.topology.name}' does not checkpoint; set config checkpointIntervalMs to checkpoint`,
+      });
+    }
+    this.expect(['active', 'inactive'], 'checkpoint');
+    return this.coordinator.checkpointNow();
+  }
+
+  checkpoints(): CheckpointStats | null {
+    if (this.coordinator === null) return null;
+    return { ...this.coordinator.stats(), rollbacks: this.rollbacks };
   }
 
   activate(): void {
@@ -203,7 +347,10 @@ export class RunController extends RunLifecycle implements TopologyRun {
     this.active = false;
     this.group.setActive(false);
     await this.drain(waitMs);
+    await this.rollingBack;
+    await this.coordinator?.stop();
     await this.group.stop();
+    await this.store?.close();
     return this.metrics();
   }
 
@@ -266,7 +413,16 @@ export class RunController extends RunLifecycle implements TopologyRun {
   }
 
   metrics(): MetricsSnapshot {
-    return snapshot([...this.retired, ...this.group.reports()], performance.now() - this.startedAt);
+    const own: HostReport = {
+      host: -2,
+      executors: [],
+      errors: this.runErrors.list(),
+      errorCounts: Object.fromEntries(this.runErrors.perComponent),
+      errorsDropped: this.runErrors.dropped,
+    };
+    const m = snapshot([...this.retired, ...this.group.reports(), own], performance.now() - this.startedAt);
+    const cp = this.checkpoints();
+    return cp === null ? m : { ...m, checkpoints: cp };
   }
 
   refresh(): Promise<void> {
@@ -322,6 +478,38 @@ export class RunController extends RunLifecycle implements TopologyRun {
     }
     return this.group.settle();
   }
+}
+
+/** The name the run's own checkpoint errors are reported under. */
+export const CHECKPOINTS_COMPONENT = '__checkpoints';
+
+/**
+ * Checkpoints need a dataflow without cycles: a barrier that comes back
+ * around a loop would wait for itself. E_CHECKPOINT_CYCLE names the loop.
+ */
+function checkAcyclic(topology: Topology): void {
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (id: string): void => {
+    state.set(id, 1);
+    stack.push(id);
+    for (const def of topology.components.values()) {
+      if (!def.inputs.some((i) => i.component === id)) continue;
+      const s = state.get(def.id);
+      if (s === 1) {
+        const loop = [...stack.slice(stack.indexOf(def.id)), def.id];
+        throw new SquallError({
+          code: 'E_CHECKPOINT_CYCLE',
+          component: def.id,
+          message: `topology '${topology.name}' has a loop (${loop.join(' -> ')}) and checkpoints (checkpointIntervalMs > 0): a barrier would wait for itself around the loop; break the loop or turn checkpoints off`,
+        });
+      }
+      if (s === undefined) visit(def.id);
+    }
+    stack.pop();
+    state.set(id, 2);
+  };
+  for (const def of topology.components.values()) if (!state.has(def.id)) visit(def.id);
 }
 
 /** A report of hosts that are gone: counts stay, nothing is pending or queued there any more. */

@@ -1,6 +1,9 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ackerTaskFor } from '../acker/index.ts';
-import { Tuple } from '../tuple/index.ts';
+import { BARRIER_DESC, Tuple } from '../tuple/index.ts';
+
+/** The stream index a checkpoint barrier crosses threads with (no stream of a topology has it). */
+const BARRIER_INDEX = 0xfffffffe;
 import type { StreamDesc } from '../tuple/index.ts';
 import { invariant, SquallError } from '../errors/index.ts';
 import { TrackBatch, TRACK_FAIL, TRACK_WORDS } from '../kernel/index.ts';
@@ -133,7 +136,8 @@ export class Transport implements BatchSink {
     const link = this.links[this.hostOfTask[task]!]!;
     if (msg instanceof Tuple) {
       if (link.port === null) return; // peer down: lost in flight, its tree times out and replays
-      link.encoder.addTracked(task, msg.sourceTask, msg.source.index, msg.values, msg.rootLo, msg.rootHi, msg.idLo, msg.idHi, msg.more);
+      const index = msg.source === BARRIER_DESC ? BARRIER_INDEX : msg.source.index;
+      link.encoder.addTracked(task, msg.sourceTask, index, msg.values, msg.rootLo, msg.rootHi, msg.idLo, msg.idHi, msg.more);
       link.credits[task]!--;
     } else if (msg instanceof TrackBatch) {
       if (link.port !== null) link.encoder.addTrack(task, msg.data, msg.count);
@@ -250,7 +254,8 @@ export class Transport implements BatchSink {
 
   // BatchSink: records of a batch from `this.from`, in order.
   tuple(target: number, sourceTask: number, streamIndex: number, values: unknown[], rootLo: number, rootHi: number, idLo: number, idHi: number, more: number[] | null): void {
-    const exec = this.local.deliverLocal(target, new Tuple(values, this.streams[streamIndex]!, sourceTask, rootLo, rootHi, idLo, idHi, more));
+    const desc = streamIndex === BARRIER_INDEX ? BARRIER_DESC : this.streams[streamIndex]!;
+    const exec = this.local.deliverLocal(target, new Tuple(values, desc, sourceTask, rootLo, rootHi, idLo, idHi, more));
     const link = this.from!;
     if (link.owed[target]!++ === 0) link.owedTasks.push(exec);
   }

@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { SquallError } from '../errors/index.ts';
-import type { CaptureSink } from '../kernel/index.ts';
+import type { CaptureSink, CheckpointEvent, TaskRestore } from '../kernel/index.ts';
 import type { Plan } from '../scheduler/index.ts';
 import type { Topology, TopologyConfig } from '../topology/index.ts';
 import type { HostGroup, HostStatus } from './host-group.ts';
@@ -24,6 +24,14 @@ export interface WorkerHostsOptions {
   seed: number | null;
   threadHeapMb: number;
   maxHostRestarts: number;
+  /** Tasks' parts of checkpoints and declines, from every host. */
+  onCheckpoint?: (event: CheckpointEvent) => void;
+  /**
+   * A host crashed: when given, the run rolls back (every host is stopped
+   * and started again from the last checkpoint) instead of the supervisor
+   * restarting the one host.
+   */
+  onCrash?: (hostId: number, error: string) => void;
 }
 
 /** How often hosts send their counters to the main thread. */
@@ -71,6 +79,7 @@ export class WorkerHosts implements HostGroup {
   private readonly hostErrors = new ErrorLog();
   private reqId = 0;
   private active = false;
+  private restore: ReadonlyMap<number, TaskRestore> | null = null;
 
   constructor(private readonly options: WorkerHostsOptions) {
     this.plan = options.plan;
@@ -101,8 +110,9 @@ export class WorkerHosts implements HostGroup {
   }
 
   /** Launch every slot's host with ports to all the others; resolves with the first start failure, if any. */
-  async start(active: boolean): Promise<SquallError | null> {
+  async start(active: boolean, restore: ReadonlyMap<number, TaskRestore> | null = null): Promise<SquallError | null> {
     this.active = active;
+    this.restore = restore;
     const peers = this.slots.map(() => [] as { hostId: number; port: MessagePort }[]);
     for (let a = 0; a < this.slots.length; a++) {
       for (let b = a + 1; b < this.slots.length; b++) {
@@ -162,6 +172,7 @@ export class WorkerHosts implements HostGroup {
       reportEveryMs: REPORT_EVERY_MS,
       ctl: port2,
       peers,
+      restore: this.restoreOf(slot.hostId),
     };
     slot.abort = new AbortController();
     slot.exit = this.pool.run(init, { transferList: [port2, ...peers.map((p) => p.port)] as never, signal: slot.abort.signal }).then(
@@ -175,8 +186,30 @@ export class WorkerHosts implements HostGroup {
     );
   }
 
+  /** The restore entries of one host's tasks (a restarted host restores from what the run started with). */
+  private restoreOf(hostId: number): [number, TaskRestore][] | null {
+    if (this.restore === null) return null;
+    const out: [number, TaskRestore][] = [];
+    for (const t of this.plan.hosts[hostId]!.tasks) {
+      const r = this.restore.get(t);
+      if (r !== undefined) out.push([t, r]);
+    }
+    return out;
+  }
+
+  triggerCheckpoint(n: number): void {
+    for (const slot of this.slots) slot.ctl?.postMessage({ t: 'checkpoint', id: n } satisfies ToHost);
+  }
+
+  notifyCheckpoint(n: number, complete: boolean): void {
+    for (const slot of this.slots) slot.ctl?.postMessage({ t: 'checkpoint-done', id: n, complete } satisfies ToHost);
+  }
+
   private onMessage(slot: HostSlot, generation: number, m: FromHost): void {
     switch (m.t) {
+      case 'checkpoint-event':
+        if (generation === slot.generation) this.options.onCheckpoint?.(m.event);
+        return;
       case 'ready':
         slot.ready = true;
         slot.supervisor.send({ type: 'READY' });
@@ -242,6 +275,11 @@ export class WorkerHosts implements HostGroup {
     if (slot.onReady) {
       slot.onReady(new SquallError({ code: 'E_HOST_CRASHED', details: { host: slot.hostId }, message: `host ${slot.hostId} died while starting: ${error}` }));
       slot.onReady = null;
+      return;
+    }
+    if (this.options.onCrash !== undefined) {
+      slot.restarts++;
+      this.options.onCrash(slot.hostId, error);
       return;
     }
     slot.supervisor.send({ type: 'CRASH', error });

@@ -1,4 +1,5 @@
 import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
+import type { CheckpointHooks } from '../state/index.ts';
 
 /**
  * A source of tuples.
@@ -31,7 +32,14 @@ import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
  *   nextTuple() { if (this.n < 100) { this.collector.emit([this.n], this.n); this.n++; } }
  * }
  */
-export interface Spout {
+/**
+ * In checkpoint mode a spout's `snapshotState` (CheckpointHooks) returns
+ * its position (a cloneable value: offsets, an index), and `restoreState`
+ * gives it back before `open` so the spout resumes from there; every task
+ * gets every task's position (`all`), so a changed parallelism can split
+ * them anew.
+ */
+export interface Spout extends CheckpointHooks {
   declareOutputFields(declarer: OutputDeclarer): void;
   /** Called once per task before anything else; may return a promise (connect here). */
   open(context: TopologyContext, collector: SpoutOutputCollector): void | Promise<void>;

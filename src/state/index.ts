@@ -20,6 +20,20 @@ export {
 } from './key-groups.ts';
 export type { KeyGroupRange } from './key-groups.ts';
 export type {
+  StateOptions,
+  ValueState,
+  MapState,
+  ListState,
+  ReducingState,
+  Aggregator,
+  AggregatingState,
+  TimeDomain,
+  TimerService,
+  KeyedStateContext,
+  RestoredState,
+  CheckpointHooks,
+} from './api.ts';
+export type {
   StateStore,
   CheckpointWriter,
   CheckpointInfo,
@@ -41,3 +55,5 @@ export type { PostgresStoreOptions } from './postgres.ts';
 export { RedisStore } from './redis.ts';
 export type { RedisStoreOptions } from './redis.ts';
 export { crc32, crc32Js, nativeCrc32 } from './crc32.ts';
+export { KeyedStateBackend, keyString, KEY_SEPARATOR } from './keyed.ts';
+export type { KeyedChanges, KeySelector, KeyedInput, KeyedStateBackendOptions, TimerFire } from './keyed.ts';

@@ -5,6 +5,7 @@ import type { ErrorCode } from '../errors/index.ts';
 import { SeededRandom, SimulatedClock } from '../runtime/index.ts';
 import type { Clock, RandomSource } from '../runtime/index.ts';
 import { DEFAULT_CONFIG } from '../topology/index.ts';
+import { KeyedStateBackend } from '../state/index.ts';
 import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
 import { DEFAULT_STREAM, Tuple } from '../tuple/index.ts';
 
@@ -331,15 +332,27 @@ export function testContext(component: Declaring, options: TestContextOptions = 
   }
   const componentId = options.componentId ?? nameOf(component);
   const streams = declaredStreams(component);
+  const clock = options.clock ?? new SimulatedClock();
+  const config = Object.freeze({ ...DEFAULT_CONFIG, ...options.config });
+  let state: KeyedStateBackend | null = null;
   return {
+    get state() {
+      state ??= new KeyedStateBackend({
+        component: componentId,
+        maxParallelism: config.maxParallelism,
+        now: () => clock.now(),
+        schedule: (time, fn) => clock.after(Math.max(0, time - clock.now()), fn),
+      });
+      return state;
+    },
     topologyName: options.topologyName ?? 'test',
     runId: options.runId ?? 'test-run',
     componentId,
     taskId,
     taskIndex,
     componentTasks,
-    config: Object.freeze({ ...DEFAULT_CONFIG, ...options.config }),
-    clock: options.clock ?? new SimulatedClock(),
+    config,
+    clock,
     random: options.random ?? new SeededRandom(options.seed ?? 1),
     outputFields(stream = DEFAULT_STREAM) {
       const s = streams.get(stream);

@@ -1,3 +1,4 @@
+import type { KeyedStateContext } from '../state/index.ts';
 import type { Clock } from '../runtime/index.ts';
 import type { RandomSource } from '../runtime/index.ts';
 
@@ -20,6 +21,11 @@ export interface TopologyContext {
   readonly random: RandomSource;
   /** The declared fields of one of this component's output streams. */
   outputFields(stream?: string): readonly string[];
+  /**
+   * Keyed state and timers (bolts). Checkpointed and restored when the
+   * topology checkpoints (checkpointIntervalMs > 0); in memory otherwise.
+   */
+  readonly state: KeyedStateContext;
 }
 
 /** Collects a component's stream declarations when the topology is built. */

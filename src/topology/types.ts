@@ -79,6 +79,25 @@ export interface TopologyConfig {
   spoutIdleMaxMs: number;
   /** Resource hints of each acker task (default DEFAULT_ACKER_RESOURCES). */
   ackerResources?: ResourceHints;
+  /** Start a barrier checkpoint this often, in ms; 0 (the default) turns checkpoints off. See docs/state.md. */
+  checkpointIntervalMs: number;
+  /** A checkpoint not complete within this time is aborted and reported (default 60 s). */
+  checkpointTimeoutMs: number;
+  /**
+   * 'exactly-once' (the default) aligns barriers: a task holds the input of
+   * channels that passed barrier n until n came on all of them.
+   * 'at-least-once' does not: nothing waits, and after a rollback state may
+   * have counted a record twice.
+   */
+  checkpointMode: 'exactly-once' | 'at-least-once';
+  /**
+   * Tuples one task may hold back while it aligns a checkpoint's barriers;
+   * past it the task declines the checkpoint (it is aborted and reported),
+   * so alignment never holds unbounded memory (default 100,000).
+   */
+  checkpointMaxAlignedTuples: number;
+  /** Key groups of keyed state: the upper bound of any stateful bolt's parallelism (default 128). */
+  maxParallelism: number;
   /** User settings, read from context.config by components. */
   [key: string]: unknown;
 }
@@ -90,6 +109,11 @@ export const DEFAULT_CONFIG: Readonly<TopologyConfig> = Object.freeze({
   mailboxCapacity: 1024,
   killWaitMs: 30_000,
   spoutIdleMaxMs: 32,
+  checkpointIntervalMs: 0,
+  checkpointTimeoutMs: 60_000,
+  checkpointMode: 'exactly-once',
+  checkpointMaxAlignedTuples: 100_000,
+  maxParallelism: 128,
 });
 
 export interface Topology {

@@ -162,6 +162,20 @@ export function validateConfig(config: TopologyConfig): void {
   positiveInt(config, 'mailboxCapacity', 1);
   positiveInt(config, 'killWaitMs', 0);
   positiveInt(config, 'spoutIdleMaxMs', 1);
+  positiveInt(config, 'checkpointIntervalMs', 0);
+  positiveInt(config, 'checkpointTimeoutMs', 1);
+  positiveInt(config, 'checkpointMaxAlignedTuples', 1);
+  positiveInt(config, 'maxParallelism', 1);
+  if (config.maxParallelism > 32768) {
+    throw new SquallError({ code: 'E_BAD_CONFIG', message: `maxParallelism must be at most 32768; got ${config.maxParallelism}`, details: { key: 'maxParallelism', value: config.maxParallelism } });
+  }
+  if (config.checkpointMode !== 'exactly-once' && config.checkpointMode !== 'at-least-once') {
+    throw new SquallError({
+      code: 'E_BAD_CONFIG',
+      message: `checkpointMode must be 'exactly-once' or 'at-least-once'; got ${JSON.stringify(config.checkpointMode)}`,
+      details: { key: 'checkpointMode', value: config.checkpointMode },
+    });
+  }
   if (config.ackerResources !== undefined) resolveResources('the ackers (config ackerResources)', ACKER_COMPONENT, config.ackerResources, DEFAULT_ACKER_RESOURCES);
 }
 

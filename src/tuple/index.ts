@@ -144,3 +144,11 @@ export function fieldIndexOf(fields: readonly string[]): ReadonlyMap<string, num
 
 /** The stream of tick tuples: [clock time in ms]. */
 export const TICK_DESC = new StreamDesc(SYSTEM_COMPONENT, TICK_STREAM, ['now'], -1);
+
+export const BARRIER_STREAM = '__barrier';
+/**
+ * A checkpoint barrier: [checkpoint id], from the task in sourceTask. It
+ * travels in the mailboxes and across threads in order with the tuples of
+ * its channel; bolts never see it (the executor handles it).
+ */
+export const BARRIER_DESC = new StreamDesc(SYSTEM_COMPONENT, BARRIER_STREAM, ['checkpoint'], -2);

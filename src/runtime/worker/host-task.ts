@@ -40,8 +40,10 @@ export default async function hostTask(init: HostInit): Promise<HostExit | null>
       random: init.seed === null ? cryptoRandom : new SeededRandom(init.seed * 1_000_003 + init.hostId * 7919 + init.generation),
       capture,
       onError: (component, task, error) => errors.report(component, task, error),
+      onCheckpoint: (event) => post({ t: 'checkpoint-event', event }),
       peers: init.peers,
     });
+    host.setRestore(init.restore === null ? null : new Map(init.restore));
     await host.start();
   } catch (err) {
     const e = isSquallError(err) ? err : new SquallError({ code: 'E_COMPONENT_THREW', message: String((err as Error)?.message ?? err) }, { cause: err });
@@ -104,6 +106,13 @@ export default async function hostTask(init: HostInit): Promise<HostExit | null>
           return;
         case 'peer':
           running.transport!.connect(m.hostId, m.port);
+          return;
+        case 'checkpoint':
+          running.triggerCheckpoint(m.id);
+          return;
+        case 'checkpoint-done':
+          if (m.complete) running.checkpointComplete(m.id);
+          else running.checkpointAborted(m.id);
           return;
         case 'stop':
           clearInterval(timer);

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorData } from '../../errors/index.ts';
+import type { CheckpointEvent, TaskRestore } from '../../kernel/index.ts';
 import type { Plan } from '../../scheduler/index.ts';
 import type { TopologyConfig } from '../../topology/index.ts';
 import type { HostReport } from '../metrics.ts';
@@ -23,6 +24,8 @@ export interface HostInit {
   reportEveryMs: number;
   ctl: MessagePort;
   peers: { hostId: number; port: MessagePort }[];
+  /** What this host's tasks restore from (by task id), or null for a fresh start. */
+  restore: [number, TaskRestore][] | null;
 }
 
 /** One emitted tuple recorded for the testing kit. */
@@ -34,13 +37,16 @@ export type ToHost =
   | { t: 'deactivate' }
   | { t: 'report?'; id: number }
   | { t: 'peer'; hostId: number; port: MessagePort }
+  | { t: 'checkpoint'; id: number }
+  | { t: 'checkpoint-done'; id: number; complete: boolean }
   | { t: 'stop' };
 
 /** Host → main thread. */
 export type FromHost =
   | { t: 'ready' }
   | { t: 'start-failed'; error: ErrorData; stack: string | undefined }
-  | { t: 'report'; id: number | null; report: HostReport; captured: CaptureRecord[] | null };
+  | { t: 'report'; id: number | null; report: HostReport; captured: CaptureRecord[] | null }
+  | { t: 'checkpoint-event'; event: CheckpointEvent };
 
 /** What the host task resolves with when told to stop. */
 export interface HostExit {
