@@ -157,4 +157,68 @@ describe('barrier checkpoints, local mode', () => {
     expect(await storedCounts(store, 2)).toEqual(trueCounts(total));
     await store.close();
   });
+
+  it('rescales: a checkpoint at count parallelism 2 restores at 3, then at 1, every key exactly once and counted exactly', async () => {
+    const dir = tempDir();
+    const total = 3_000;
+    const gate = { allowed: 1_000 };
+    const config = { 'corpus.sentences': total, checkpointIntervalMs: 1_000_000 };
+    const stage = async (counts: number, upTo: number, seed: number): Promise<number> => {
+      gate.allowed = upTo;
+      const run = await submit(build({ spouts: 2, counts, gate }), { clock: new SimulatedClock(), stepping: 'manual', seed, config, state: { dir } });
+      run.settle();
+      const id = await checkpointNow(run);
+      await run.kill({ waitMs: 0 });
+      return id;
+    };
+    await stage(2, 1_000, 1);
+    const atThree = await stage(3, 2_000, 2);
+    const store = new EmbeddedStore({ dir });
+    await store.open();
+    expect(await storedCounts(store, atThree)).toEqual(trueCounts(2_000));
+    await store.close();
+    const atOne = await stage(1, total, 3);
+    const again = new EmbeddedStore({ dir });
+    await again.open();
+    expect(await storedCounts(again, atOne)).toEqual(trueCounts(total));
+    await again.close();
+  });
+
+  it('ack mode and checkpoint mode together: every sentence acked, and the checkpointed counts exact', async () => {
+    const dir = tempDir();
+    const total = 2_000;
+    const run = await submit(build({ spouts: 2, counts: 2 }), {
+      clock: new SimulatedClock(),
+      stepping: 'manual',
+      seed: 9,
+      config: { 'corpus.sentences': total, checkpointIntervalMs: 1_000_000, ackers: 1 },
+      state: { dir },
+    });
+    run.settle();
+    const id = await checkpointNow(run);
+    const m = run.metrics();
+    await run.kill({ waitMs: 0 });
+    expect(m.components.find((c) => c.id === 'sentences')!.acked).toBe(total);
+    expect(m.totals.failed).toBe(0);
+    const store = new EmbeddedStore({ dir });
+    await store.open();
+    expect(await storedCounts(store, id)).toEqual(trueCounts(total));
+    await store.close();
+  });
+
+  it('a state of a component the topology no longer has is E_STATE_UNKNOWN_COMPONENT, and dropUnknown drops it', async () => {
+    const dir = tempDir();
+    const config = { 'corpus.sentences': 200, checkpointIntervalMs: 1_000_000 };
+    const run = await submit(build(), { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir } });
+    run.settle();
+    await checkpointNow(run);
+    await run.kill({ waitMs: 0 });
+    const renamed = build();
+    const components = new Map([...renamed.components].map(([id, def]) => (id === 'count' ? ['tally', { ...def, id: 'tally' }] : [id, def])));
+    const other = { ...renamed, components };
+    await expect(submit(other, { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir } })).rejects.toMatchObject({ code: 'E_STATE_UNKNOWN_COMPONENT', component: 'count' });
+    const again = await submit(other, { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir, dropUnknown: true } });
+    expect(again.checkpoints()!.restoredFrom).toBe(1);
+    await again.kill({ waitMs: 0 });
+  });
 });
