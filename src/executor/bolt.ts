@@ -208,7 +208,8 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
 
   override checkpointAborted(n: number): void {
     if (n > this.doneUpTo) this.doneUpTo = n;
-    if (this.aligningId !== 0 && this.aligningId <= n) this.release();
+    // Aligning n (or older), or holding input behind a snapshot of n that will never finish.
+    if (this.aligningId === 0 ? this.held.length > 0 : this.aligningId <= n) this.release();
     super.checkpointAborted(n);
   }
 

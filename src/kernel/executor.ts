@@ -43,6 +43,8 @@ export abstract class Executor<M> {
   restore: TaskRestore | null = null;
   /** A snapshotState promise is pending: the task takes no input until it settles. */
   paused = false;
+  /** The checkpoint whose snapshotState promise the task waits for (0: none). */
+  private pausedFor = 0;
   /** Checkpoints taken and declined by this task. */
   checkpoints = 0;
   checkpointsDeclined = 0;
@@ -119,18 +121,20 @@ export abstract class Executor<M> {
     }
     if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
       this.paused = true;
+      this.pausedFor = n;
+      // Settled after the checkpoint was aborted (checkpointAborted unpaused the task): too late, ignored.
       (value as PromiseLike<unknown>).then(
         (v) => {
-          this.paused = false;
+          if (this.pausedFor !== n) return;
+          this.unpause();
           this.finishSnapshot(n, keyedChanges, v);
           then();
-          this.host.wakeUp();
         },
         (err: unknown) => {
-          this.paused = false;
+          if (this.pausedFor !== n) return;
+          this.unpause();
           this.decline(n, `snapshotState rejected: ${describe(err)}`);
           then();
-          this.host.wakeUp();
         },
       );
       return;
@@ -175,8 +179,15 @@ export abstract class Executor<M> {
     this.callHook(() => hooks.notifyCheckpointComplete!(n));
   }
 
-  /** Checkpoint n was given up. */
+  private unpause(): void {
+    this.paused = false;
+    this.pausedFor = 0;
+    this.host.wakeUp();
+  }
+
+  /** Checkpoint n was given up: a task still waiting for its snapshotState goes on without it. */
   checkpointAborted(n: number): void {
+    if (this.paused && this.pausedFor <= n) this.unpause();
     const hooks = this.hooks();
     if (hooks?.notifyCheckpointAborted === undefined) return;
     this.callHook(() => hooks.notifyCheckpointAborted!(n));

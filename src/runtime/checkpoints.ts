@@ -83,6 +83,7 @@ interface InFlight {
   entries: number;
   cancelTimeout: () => void;
   committing: boolean;
+  aborting: boolean;
 }
 
 export class CheckpointCoordinator {
@@ -142,7 +143,7 @@ export class CheckpointCoordinator {
     this.cancelTimer?.();
     this.cancelTimer = null;
     const c = this.current;
-    if (c !== null && !c.committing) {
+    if (c !== null && !c.committing && !c.aborting) {
       this.current = null;
       c.cancelTimeout();
       await c.writer.abort().catch(() => {});
@@ -193,11 +194,12 @@ export class CheckpointCoordinator {
       entries: 0,
       cancelTimeout: () => {},
       committing: false,
+      aborting: false,
     };
     this.current = c;
     const timeout = this.options.topology.config.checkpointTimeoutMs;
     c.cancelTimeout = this.options.clock.after(timeout, () => {
-      if (this.current === c && !c.committing) {
+      if (this.current === c && !c.committing && !c.aborting) {
         const late = [...c.waiting].map((t) => `${this.plan!.tasks[t]!.component}[${t}]`);
         void this.abort(c, `not complete within checkpointTimeoutMs (${timeout} ms); still waiting for ${late.slice(0, 8).join(', ')}${late.length > 8 ? ` and ${late.length - 8} more` : ''}`);
       }
@@ -242,14 +244,14 @@ export class CheckpointCoordinator {
   onEvent(e: CheckpointEvent): void {
     const c = this.current;
     if (e.t === 'decline') {
-      if (c !== null && c.id === e.decline.checkpointId && !c.committing) {
+      if (c !== null && c.id === e.decline.checkpointId && !c.committing && !c.aborting) {
         void this.abort(c, `task ${e.decline.taskId} of '${e.decline.component}' declined it: ${e.decline.reason}`);
       }
       return;
     }
     const s = e.snapshot;
     // A late part of an aborted checkpoint: nothing waits for it.
-    if (c === null || c.id !== s.checkpointId || c.committing || !c.waiting.has(s.taskId)) return;
+    if (c === null || c.id !== s.checkpointId || c.committing || c.aborting || !c.waiting.has(s.taskId)) return;
     try {
       this.write(c, s);
     } catch (err) {
@@ -302,16 +304,22 @@ export class CheckpointCoordinator {
     if (!this.stopped) this.options.notify(c.id, true);
   }
 
+  /**
+   * Give checkpoint c up: reported and told to the tasks at once (aligning
+   * tasks let their input go), then its writer's staged data dropped; the
+   * next checkpoint can begin once that is done.
+   */
   private async abort(c: InFlight, reason: string): Promise<void> {
-    if (this.current !== c) return;
-    this.current = null;
+    if (this.current !== c || c.aborting) return;
+    c.aborting = true;
     c.cancelTimeout();
     this.aborted++;
     this.lastAbortReason = reason;
-    await c.writer.abort().catch(() => {});
     this.options.onError(new SquallError({ code: 'E_CHECKPOINT_ABORTED', details: { checkpoint: c.id }, message: `checkpoint ${c.id} aborted: ${reason}` }));
-    this.settleWaiters(c.id, false);
     if (!this.stopped) this.options.notify(c.id, false);
+    await c.writer.abort().catch(() => {});
+    this.current = null;
+    this.settleWaiters(c.id, false);
   }
 
   private metadata(c: InFlight): CheckpointMeta {

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EmbeddedStore, SimulatedClock, submit } from '../../src/index.ts';
+import { EmbeddedStore, SimulatedClock, submit, TopologyBuilder } from '../../src/index.ts';
 import type { StateStore, TopologyRun } from '../../src/index.ts';
-import { build, trueCounts } from '../fixtures/topologies/stateful-word-count.ts';
+import { build, CorpusSpout, CountBolt, SplitBolt, trueCounts } from '../fixtures/topologies/stateful-word-count.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -220,5 +220,46 @@ describe('barrier checkpoints, local mode', () => {
     const again = await submit(other, { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir, dropUnknown: true } });
     expect(again.checkpoints()!.restoredFrom).toBe(1);
     await again.kill({ waitMs: 0 });
+  });
+
+  it('a checkpoint that does not complete within checkpointTimeoutMs is aborted and reported, the topology goes on, and the next one completes', async () => {
+    const dir = tempDir();
+    const gate = { allowed: 500 };
+    const never = new Promise<never>(() => {});
+    class Stuck extends SplitBolt {
+      override snapshotState(n: number): unknown {
+        return n === 1 ? never : n;
+      }
+    }
+    const b = new TopologyBuilder('stuck-snapshot');
+    b.setSpout('sentences', () => new CorpusSpout(gate), { parallelism: 1 });
+    b.setBolt('split', () => new Stuck(), { parallelism: 1 }).shuffleGrouping('sentences');
+    b.setBolt('count', () => new CountBolt(), { parallelism: 1 }).fieldsGrouping('split', ['word']);
+    const clock = new SimulatedClock();
+    const config = { ackers: 0, checkpointIntervalMs: 1_000_000, checkpointTimeoutMs: 1_000, 'corpus.sentences': 2_000 };
+    const run = await submit(b.build(config), { clock, stepping: 'manual', state: { dir } });
+    run.settle();
+    const first = run.checkpoint(); // split never finishes its snapshot of checkpoint 1
+    const outcome = first.then(
+      () => 'completed',
+      (err: { code?: string }) => err.code,
+    );
+    gate.allowed = 1_000;
+    run.settle();
+    expect(run.checkpoints()).toMatchObject({ completed: 0, aborted: 0, inFlight: 1 });
+    const stalled = run.metrics().components.find((c) => c.id === 'count')!.executed;
+    clock.advance(1_000); // the timeout: aborted, reported, and the split task takes input again
+    run.settle();
+    expect(await outcome).toBe('E_CHECKPOINT_ABORTED');
+    const cps = run.checkpoints()!;
+    expect(cps.aborted).toBe(1);
+    expect(cps.lastAbortReason).toMatch(/checkpointTimeoutMs \(1000 ms\).*split/);
+    expect(run.metrics().errors.some((e) => e.code === 'E_CHECKPOINT_ABORTED')).toBe(true);
+    expect(run.metrics().components.find((c) => c.id === 'count')!.executed).toBeGreaterThan(stalled);
+    const next = run.checkpoint();
+    run.settle();
+    expect(await next).toBe(2);
+    expect(run.checkpoints()!.completed).toBe(1);
+    await run.kill({ waitMs: 0 });
   });
 });
