@@ -46,6 +46,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--control <path>', 'the control socket for status/activate/deactivate/rebalance/kill (default: $SQUALL_RUN_DIR or <tmpdir>/squall-<uid>, /<topology>.sock)')
     .option('--metrics [port]', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics while it runs (default port 9464; 0: any free port, printed on stderr)')
     .option('--typecheck', "type-check the module first (with the project's TypeScript and tsconfig.json) and refuse to run it with type errors")
+    .option('--state-dir <dir>', 'checkpointing topologies: where checkpoints are kept (default .squall/state/<topology>)')
+    .option('--no-restore', 'checkpointing topologies: start from empty state, not from the newest checkpoint')
+    .option('--drop-unknown-state', 'checkpointing topologies: drop the state of components the topology no longer has')
     .option('--stack', 'print stack traces with errors')
     .action(guard((module: string, opts: Parameters<typeof runCommand>[1]) => runCommand(module, opts)));
 

@@ -1,3 +1,4 @@
+import { SquallError } from '../errors/index.ts';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,31 @@ export interface RunOptions {
   typecheck?: boolean;
   /** Serve Prometheus /metrics: true (no value) on the default port, or a port (0: any free port). */
   metrics?: string | boolean;
+  /** Checkpointing topologies: the embedded store's directory (default .squall/state/<topology>). */
+  stateDir?: string;
+  /** Drop the checkpointed state of components the topology no longer has. */
+  dropUnknownState?: boolean;
+  /** false (--no-restore): start from empty state instead of the newest checkpoint. */
+  restore?: boolean;
+}
+
+/** The state options of a run: only for a topology that checkpoints (else E_BAD_CONFIG says so). */
+function stateOptions(options: RunOptions, checkpoints: boolean): { state?: { dir?: string; dropUnknown?: boolean; restore?: boolean } } {
+  const given = options.stateDir !== undefined || options.dropUnknownState === true || options.restore === false;
+  if (!given) return {};
+  if (!checkpoints) {
+    throw new SquallError({
+      code: 'E_BAD_CONFIG',
+      message: '--state-dir, --drop-unknown-state and --no-restore apply to a topology that checkpoints; set checkpointIntervalMs (e.g. --set checkpointIntervalMs=1000)',
+    });
+  }
+  return {
+    state: {
+      ...(options.stateDir !== undefined ? { dir: options.stateDir } : {}),
+      ...(options.dropUnknownState === true ? { dropUnknown: true } : {}),
+      ...(options.restore === false ? { restore: false } : {}),
+    },
+  };
 }
 
 /** Exit code of a run ended by a second signal, as a shell reports Ctrl-C. */
@@ -79,7 +105,8 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
     const path = controlPath(topology.name, options.control);
     control = new RunControl(topology.name, path, threadHeapMb);
     server = await ControlServer.open(path, topology.name, options.control !== undefined, control.handle);
-    const run = await submit(topology, threads > 0 ? { config, threads, strategy, threadHeapMb } : { config });
+    const state = stateOptions(options, topology.config.checkpointIntervalMs > 0 || Number(config['checkpointIntervalMs'] ?? 0) > 0);
+    const run = await submit(topology, threads > 0 ? { config, threads, strategy, threadHeapMb, ...state } : { config, ...state });
     control.attach(run);
     try {
       if (metricsPort !== null) {

@@ -30,6 +30,19 @@ export interface RunReport {
   errors: ErrorReport[];
   /** Distinct error reports not kept because the run's error log was full. */
   errorsDropped: number;
+  /** Topologies that checkpoint: completed and aborted checkpoints, the newest, durations, what the run restored from. */
+  checkpoints?: CheckpointReport;
+}
+
+export interface CheckpointReport {
+  completed: number;
+  aborted: number;
+  lastCompletedId: number;
+  restoredFrom: number | null;
+  rollbacks: number;
+  /** Trigger to durable, ms, over the run's completed checkpoints (the newest 256). */
+  durationMs: { p50: number; p99: number; last: number };
+  lastAbortReason: string | null;
 }
 
 export interface ComponentReport {
@@ -140,7 +153,26 @@ export function buildReport(input: ReportInput): RunReport {
     totals: { ...metrics.totals },
     errors: metrics.errors.map((e) => errorReport(e, input.withStacks)),
     errorsDropped: metrics.errorsDropped,
+    ...(metrics.checkpoints !== undefined ? { checkpoints: checkpointReport(metrics.checkpoints) } : {}),
   };
+}
+
+function checkpointReport(c: NonNullable<MetricsSnapshot['checkpoints']>): CheckpointReport {
+  const sorted = [...c.durationsMs].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length === 0 ? 0 : round1(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!));
+  return {
+    completed: c.completed,
+    aborted: c.aborted,
+    lastCompletedId: c.lastCompletedId,
+    restoredFrom: c.restoredFrom,
+    rollbacks: c.rollbacks ?? 0,
+    durationMs: { p50: at(0.5), p99: at(0.99), last: round1(c.lastDurationMs) },
+    lastAbortReason: c.lastAbortReason,
+  };
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 /** Supervisor view and counters, joined by host id; `tasks` is the plan's (counters of a restarted host span several threads). */
@@ -227,6 +259,12 @@ export function formatSummary(r: RunReport): string {
   }
 
   out += `\n${formatTotals(r.totals, seconds)}\n`;
+  const cp = r.checkpoints;
+  if (cp !== undefined) {
+    out += `checkpoints: ${cp.completed} completed (last ${cp.lastCompletedId}), ${cp.aborted} aborted; duration p50 ${cp.durationMs.p50} ms, p99 ${cp.durationMs.p99} ms`;
+    out += cp.restoredFrom !== null ? `; restored from checkpoint ${cp.restoredFrom}` : '; started from empty state';
+    out += cp.rollbacks > 0 ? `; rolled back ${cp.rollbacks} time${cp.rollbacks === 1 ? '' : 's'}\n` : '\n';
+  }
 
   if (r.errors.length > 0) {
     const fromHosts = r.errors.some((e) => hostOfErrorComponent(e.component) !== null);

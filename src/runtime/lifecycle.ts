@@ -22,11 +22,11 @@ export abstract class RunLifecycle {
    * waitMs, default config.killWaitMs), then close spouts and clean up bolts.
    * Calling it again returns the same promise.
    */
-  kill(options: { waitMs?: number } = {}): Promise<MetricsSnapshot> {
+  kill(options: { waitMs?: number; checkpoint?: boolean } = {}): Promise<MetricsSnapshot> {
     if (this.killing) return this.killing;
     this.expect(['active', 'inactive'], 'kill');
     this.status$.send({ type: 'KILL' });
-    this.killing = this.doKill(options.waitMs ?? this.topology.config.killWaitMs).then((m) => {
+    this.killing = this.doKill(options.waitMs ?? this.topology.config.killWaitMs, options.checkpoint ?? true).then((m) => {
       this.status$.send({ type: 'KILLED' });
       this.status$.stop();
       return m;
@@ -35,7 +35,7 @@ export abstract class RunLifecycle {
   }
 
   /** Drain and stop everything; the final metrics. */
-  protected abstract doKill(waitMs: number): Promise<MetricsSnapshot>;
+  protected abstract doKill(waitMs: number, checkpoint: boolean): Promise<MetricsSnapshot>;
 
   protected expect(states: TopologyStatus[], action: string): void {
     const s = this.status;

@@ -131,6 +131,13 @@ export interface TopologyRun {
 export interface KillOptions {
   /** How long to wait for trees in flight; default config.killWaitMs. */
   waitMs?: number;
+  /**
+   * A topology that checkpoints takes a last checkpoint once its spouts are
+   * deactivated and its trees drained (default true), so a restart resumes
+   * exactly where this run stopped; false stops without it (what a crash
+   * leaves: the restart resumes from the last periodic checkpoint).
+   */
+  checkpoint?: boolean;
 }
 
 /** How often a drain (kill, rebalance) looks at the trees still in flight. */
@@ -313,6 +320,29 @@ export class RunController extends RunLifecycle implements TopologyRun {
     coordinator.start();
   }
 
+  /** The checkpoint a graceful kill takes: failures are reported, never fatal to the kill. */
+  private async lastCheckpoint(waitMs: number): Promise<void> {
+    const done = this.coordinator!.checkpointNow().then(
+      () => true,
+      (err: unknown) => {
+        this.runErrors.report(CHECKPOINTS_COMPONENT, 0, err);
+        return true;
+      },
+    );
+    if (this.options.stepping === 'manual') {
+      // Nothing runs by itself: settle until the checkpoint's commit has resolved.
+      let finished = false;
+      void done.then(() => (finished = true));
+      const deadline = performance.now() + Math.max(waitMs, 1_000);
+      while (!finished && performance.now() < deadline) {
+        this.group.settle();
+        await new Promise((r) => setImmediate(r));
+      }
+      return;
+    }
+    await Promise.race([done, new Promise((r) => setTimeout(r, Math.max(waitMs, this.topology.config.checkpointTimeoutMs)).unref())]);
+  }
+
   async checkpoint(): Promise<number> {
     if (this.coordinator === null) {
       throw new SquallError({
@@ -343,11 +373,12 @@ export class RunController extends RunLifecycle implements TopologyRun {
     this.group.setActive(false);
   }
 
-  protected async doKill(waitMs: number): Promise<MetricsSnapshot> {
+  protected async doKill(waitMs: number, checkpoint: boolean): Promise<MetricsSnapshot> {
     this.active = false;
     this.group.setActive(false);
     await this.drain(waitMs);
     await this.rollingBack;
+    if (checkpoint && this.coordinator !== null) await this.lastCheckpoint(waitMs);
     await this.coordinator?.stop();
     await this.group.stop();
     await this.store?.close();

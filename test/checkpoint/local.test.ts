@@ -61,7 +61,7 @@ describe('barrier checkpoints, local mode', () => {
     expect(first).toBe(1);
     const stats1 = run1.checkpoints()!;
     expect(stats1.completed).toBe(1);
-    await run1.kill({ waitMs: 0 });
+    await run1.kill({ waitMs: 0, checkpoint: false });
 
     const store = new EmbeddedStore({ dir });
     await store.open();
@@ -86,14 +86,14 @@ describe('barrier checkpoints, local mode', () => {
     gate.allowed = 2_500;
     run1.settle();
     expect(await cp).toBe(1);
-    await run1.kill({ waitMs: 0 });
+    await run1.kill({ waitMs: 0, checkpoint: false });
     // Run 2 restores 1: the spouts go back to their positions in it and count the rest.
     gate.allowed = total;
     const run2 = await submit(topology, { clock: new SimulatedClock(), stepping: 'manual', seed: 4, config, state: { dir } });
     expect(run2.checkpoints()!.restoredFrom).toBe(1);
     run2.settle();
     const last = await checkpointNow(run2);
-    await run2.kill({ waitMs: 0 });
+    await run2.kill({ waitMs: 0, checkpoint: false });
     const store = new EmbeddedStore({ dir });
     await store.open();
     const stored = await storedCounts(store, last);
@@ -137,7 +137,7 @@ describe('barrier checkpoints, local mode', () => {
     run1.settle();
     const cp = await checkpointNow(run1);
     expect(cp).toBe(1);
-    await run1.kill({ waitMs: 0 });
+    await run1.kill({ waitMs: 0, checkpoint: false });
 
     // Run 2 restores checkpoint 1: spouts are at the end, counts complete; one more checkpoint changes nothing.
     const run2 = await submit(topology, {
@@ -151,7 +151,7 @@ describe('barrier checkpoints, local mode', () => {
     run2.settle();
     const cp2 = await checkpointNow(run2);
     expect(cp2).toBe(2);
-    await run2.kill({ waitMs: 0 });
+    await run2.kill({ waitMs: 0, checkpoint: false });
     const store = new EmbeddedStore({ dir });
     await store.open();
     expect(await storedCounts(store, 2)).toEqual(trueCounts(total));
@@ -168,7 +168,7 @@ describe('barrier checkpoints, local mode', () => {
       const run = await submit(build({ spouts: 2, counts, gate }), { clock: new SimulatedClock(), stepping: 'manual', seed, config, state: { dir } });
       run.settle();
       const id = await checkpointNow(run);
-      await run.kill({ waitMs: 0 });
+      await run.kill({ waitMs: 0, checkpoint: false });
       return id;
     };
     await stage(2, 1_000, 1);
@@ -197,7 +197,7 @@ describe('barrier checkpoints, local mode', () => {
     run.settle();
     const id = await checkpointNow(run);
     const m = run.metrics();
-    await run.kill({ waitMs: 0 });
+    await run.kill({ waitMs: 0, checkpoint: false });
     expect(m.components.find((c) => c.id === 'sentences')!.acked).toBe(total);
     expect(m.totals.failed).toBe(0);
     const store = new EmbeddedStore({ dir });
@@ -212,14 +212,14 @@ describe('barrier checkpoints, local mode', () => {
     const run = await submit(build(), { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir } });
     run.settle();
     await checkpointNow(run);
-    await run.kill({ waitMs: 0 });
+    await run.kill({ waitMs: 0, checkpoint: false });
     const renamed = build();
     const components = new Map([...renamed.components].map(([id, def]) => (id === 'count' ? ['tally', { ...def, id: 'tally' }] : [id, def])));
     const other = { ...renamed, components };
     await expect(submit(other, { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir } })).rejects.toMatchObject({ code: 'E_STATE_UNKNOWN_COMPONENT', component: 'count' });
     const again = await submit(other, { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir, dropUnknown: true } });
     expect(again.checkpoints()!.restoredFrom).toBe(1);
-    await again.kill({ waitMs: 0 });
+    await again.kill({ waitMs: 0, checkpoint: false });
   });
 
   it('a checkpoint that does not complete within checkpointTimeoutMs is aborted and reported, the topology goes on, and the next one completes', async () => {
@@ -260,6 +260,29 @@ describe('barrier checkpoints, local mode', () => {
     run.settle();
     expect(await next).toBe(2);
     expect(run.checkpoints()!.completed).toBe(1);
-    await run.kill({ waitMs: 0 });
+    await run.kill({ waitMs: 0, checkpoint: false });
+  });
+
+  it('a graceful kill takes a last checkpoint: the next run resumes exactly where it stopped', async () => {
+    const dir = tempDir();
+    const gate = { allowed: 700 };
+    const topology = build({ spouts: 2, counts: 2, gate });
+    const config = { 'corpus.sentences': 1_500, checkpointIntervalMs: 1_000_000 };
+    const run1 = await submit(topology, { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir } });
+    run1.settle();
+    await run1.kill();
+    expect(run1.checkpoints()).toMatchObject({ completed: 1, lastCompletedId: 1 });
+    const store = new EmbeddedStore({ dir });
+    await store.open();
+    expect(await storedCounts(store, 1)).toEqual(trueCounts(700));
+    await store.close();
+    gate.allowed = 1_500;
+    const run2 = await submit(topology, { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir } });
+    run2.settle();
+    await run2.kill();
+    const again = new EmbeddedStore({ dir });
+    await again.open();
+    expect(await storedCounts(again, 2)).toEqual(trueCounts(1_500));
+    await again.close();
   });
 });
