@@ -52,6 +52,15 @@ export const CASES: readonly BenchCase[] = [
     unit: 'sentences split (realistic corpus, no acker)',
     run: async (o) => (await import('./benchmarks/wordcount.ts')).wordcount(false, o),
   },
+  ...[false, true].map(
+    (checkpoint): BenchCase => ({
+      name: checkpoint ? 'wordcount-checkpoint' : 'wordcount-stateful',
+      acking: false,
+      threads: 0,
+      unit: checkpoint ? 'sentences split (keyed counts, checkpoint every 1 s, embedded store)' : 'sentences split (keyed counts, no checkpoints)',
+      run: async (o) => (await import('./benchmarks/wordcount-checkpoint.ts')).wordcountCheckpoint(checkpoint, o),
+    }),
+  ),
   {
     name: 'wordcount-bare-loop',
     threads: 0,

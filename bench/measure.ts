@@ -1,5 +1,5 @@
 import { latencyBetween, submit } from '../src/index.ts';
-import type { ComponentMetrics, MetricsSnapshot, Plan, Topology, TopologyConfig, TopologyRun } from '../src/index.ts';
+import type { ComponentMetrics, MetricsSnapshot, Plan, SubmitOptions, Topology, TopologyConfig, TopologyRun } from '../src/index.ts';
 import { loadTopologyModule } from '../src/topology/module.ts';
 import type { CpuShare } from './cpu.ts';
 import { cpuMark, cpuSince } from './cpu.ts';
@@ -22,8 +22,8 @@ export interface Window {
  * the measured window, read RSS, then kill it. Killing waits a little for the
  * trees in flight so the process exits cleanly; that time is not measured.
  */
-export async function measureTopology(topology: Topology, config: Partial<TopologyConfig>, options: BenchOptions): Promise<Window> {
-  const run = await submit(topology, { config });
+export async function measureTopology(topology: Topology, config: Partial<TopologyConfig>, options: BenchOptions, submitOptions: Omit<SubmitOptions, 'config'> = {}): Promise<Window> {
+  const run = await submit(topology, { ...submitOptions, config });
   try {
     await sleep(options.warmupSeconds * 1000);
     const start = run.metrics();

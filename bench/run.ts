@@ -36,6 +36,8 @@ const TARGET_CONST_NULL_ACKED = 3_000_000;
 const TARGET_SPEEDUP = 1.6;
 /** Target for the Kafka pipeline over the bare kafkajs loop. */
 const TARGET_KAFKA_RATIO = 0.8;
+/** Target for word count in checkpoint mode over the same topology without checkpoints. */
+const TARGET_CHECKPOINT_RATIO = 0.9;
 /** Other processes using more than this many cores during a window make its figures suspect. */
 const BUSY_CORES = 0.2;
 
@@ -86,6 +88,7 @@ const wordcountThreads = ratioOf(find('wordcount', 2, true), find('wordcount', 0
 const constNullAcked = find('const-null', 0, true)?.tuplesPerSec;
 const speedup = ratioOf(find('cpu-heavy', 2), find('cpu-heavy', 1));
 const kafkaRatio = ratioOf(find('kafka-pipeline', 0), find('kafka-bare-loop', 0));
+const checkpointRatio = ratioOf(find('wordcount-checkpoint', 0), find('wordcount-stateful', 0));
 
 if (values.json) {
   if (ratio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', wordcountVsBareLoop: ratio })}\n`);
@@ -93,9 +96,14 @@ if (values.json) {
   if (wordcountThreads !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', wordcountThreads2VsLocal: wordcountThreads })}\n`);
   if (speedup !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', cpuHeavySpeedup2v1: speedup })}\n`);
   if (kafkaRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', kafkaVsBareLoop: kafkaRatio })}\n`);
+  if (checkpointRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', checkpointVsNone: checkpointRatio })}\n`);
 } else {
   printTable();
-  if ([ratio, unackedRatio, wordcountThreads, constNullAcked, speedup, kafkaRatio].some((x) => x !== undefined)) process.stdout.write('\n');
+  if ([ratio, unackedRatio, wordcountThreads, constNullAcked, speedup, kafkaRatio, checkpointRatio].some((x) => x !== undefined)) process.stdout.write('\n');
+  if (checkpointRatio !== undefined) {
+    const verdict = checkpointRatio >= TARGET_CHECKPOINT_RATIO ? 'meets' : 'below';
+    process.stdout.write(`wordcount checkpoint mode / no checkpoints = ${checkpointRatio} (${verdict} the target of ${TARGET_CHECKPOINT_RATIO}; both measured in this run)\n`);
+  }
   if (ratio !== undefined) {
     const verdict = ratio >= TARGET_RATIO ? 'meets' : 'below';
     process.stdout.write(`wordcount acked (local) / bare loop = ${ratio} (${verdict} the target of ${TARGET_RATIO}; both measured in this run)\n`);

@@ -96,6 +96,7 @@ export class SentenceSpout extends ReplayingSpout<number> {
       super.nextTuple();
       return;
     }
+    this.resumeFromCheckpoint();
     // Untracked: nothing to keep for a replay, so emit straight to the collector.
     if (this.next >= this.limit) return;
     const id = this.next;
@@ -112,6 +113,15 @@ export class SentenceSpout extends ReplayingSpout<number> {
 
   protected override isExhausted(): boolean {
     return this.next >= this.limit;
+  }
+
+  /** Checkpoints record the next id, and a restore goes back to it. */
+  protected override position(): number {
+    return this.next;
+  }
+
+  protected override seek(position: unknown): void {
+    this.next = position as number;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
+import type { RestoredState } from '../state/index.ts';
 import { RetryQueue, retryPolicy } from './retry-queue.ts';
 import type { RetryOptions, RetryPolicy } from './retry-queue.ts';
 import type { Spout, SpoutOutputCollector } from './spout.ts';
@@ -94,6 +95,57 @@ export abstract class ReplayingSpout<Id = unknown> implements Spout {
   /** Called when a message failed more than maxRetries times, before it is forgotten. */
   protected onGiveUp(_message: Message<Id>, _failures: number): void {}
 
+  /**
+   * Checkpoint mode: where the source stands, as a cloneable value (the
+   * next index, an offset). The default, undefined, means no position: the
+   * spout is not rewound on a restore.
+   */
+  protected position(): unknown {
+    return undefined;
+  }
+
+  /**
+   * Go back to a position that position() returned. Called once after a
+   * restore, after open(), before the next message is taken.
+   */
+  protected seek(_position: unknown): void {}
+
+  /** Where a restore left this task: applied at the first nextTuple. */
+  private restored: { position: unknown; pending: Message<Id>[] } | null = null;
+
+  /**
+   * The spout's part of a checkpoint: its position, and the messages in
+   * flight or waiting to replay (with ackers, those may still fail; with
+   * `ackers: 0` there are none), which a restore emits again first.
+   */
+  snapshotState(): unknown {
+    const position = this.position();
+    if (position === undefined) return undefined;
+    return { position, pending: [...this.inFlight.values()].map((r) => r.message) };
+  }
+
+  restoreState(state: RestoredState): void {
+    const own = state.own as { position: unknown; pending: Message<Id>[] } | undefined;
+    if (own !== undefined && own !== null && typeof own === 'object' && 'position' in own) this.restored = own;
+  }
+
+  /**
+   * Apply a restore, once: seek to the recorded position and emit again
+   * what was pending. A subclass that overrides nextTuple and does not
+   * always call super.nextTuple() calls this first. True if it did.
+   */
+  protected resumeFromCheckpoint(): boolean {
+    const r = this.restored;
+    if (r === null) return false;
+    this.restored = null;
+    this.seek(r.position);
+    for (const m of r.pending) {
+      this.inFlight.set(m.id, { message: m, failures: 0 });
+      this.emitMessage(m);
+    }
+    return true;
+  }
+
   open(context: TopologyContext, collector: SpoutOutputCollector): void | Promise<void> {
     this.context = context;
     this.collector = collector;
@@ -101,6 +153,7 @@ export abstract class ReplayingSpout<Id = unknown> implements Spout {
   }
 
   nextTuple(): void {
+    if (this.restored !== null && this.resumeFromCheckpoint()) return;
     const r = this.waiting.poll();
     if (r !== undefined) {
       this.replayed++;
