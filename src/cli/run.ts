@@ -7,6 +7,8 @@ import type { MetricsServer } from '../metrics/index.ts';
 import { submit } from '../runtime/index.ts';
 import type { HostStatus, TopologyRun } from '../runtime/index.ts';
 import { loadTopologyModule } from '../topology/index.ts';
+import { isLoopback, parseUiPort, serveUi } from '../ui/index.ts';
+import type { UiControl, UiServer } from '../ui/index.ts';
 import { parseDuration, parseSets, parseStrategy, parseThreadHeapMb, parseThreads } from './args.ts';
 import { ControlServer, controlPath } from './control.ts';
 import { setKeyWarnings } from './did-you-mean.ts';
@@ -34,6 +36,12 @@ export interface RunOptions {
   typecheck?: boolean;
   /** Serve Prometheus /metrics: true (no value) on the default port, or a port (0: any free port). */
   metrics?: string | boolean;
+  /** Serve the web view: true (no value) on the default port, or a port (0: any free port). */
+  ui?: string | boolean;
+  /** The address the web view binds (default 127.0.0.1); with --ui only. */
+  uiHost?: string;
+  /** The web view without controls; with --ui only. */
+  uiReadOnly?: boolean;
   /** Checkpointing topologies: the embedded store's directory (default .squall/state/<topology>). */
   stateDir?: string;
   /** Drop the checkpointed state of components the topology no longer has. */
@@ -81,6 +89,12 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
   // Checked in local mode too, so a typo fails the same way; only threads place tasks by it.
   const strategy = parseStrategy(options.strategy, threadHeapMb);
   const metricsPort = options.metrics === undefined || options.metrics === false ? null : parseMetricsPort(options.metrics);
+  const uiPort = options.ui === undefined || options.ui === false ? null : parseUiPort(options.ui);
+  if (uiPort === null && (options.uiHost !== undefined || options.uiReadOnly === true)) {
+    throw new SquallError({ code: 'E_BAD_ARGUMENT', message: `${options.uiHost !== undefined ? '--ui-host' : '--ui-read-only'} applies to the web view: add --ui [port]` });
+  }
+  const uiHost = options.uiHost ?? '127.0.0.1';
+  if (uiHost.trim() === '') throw new SquallError({ code: 'E_BAD_ARGUMENT', message: '--ui-host needs an address to listen on, such as 127.0.0.1 or 0.0.0.0' });
   const signals = new StopSignals((signal) => {
     process.stderr.write(`\nsquall: ${signal} again: exiting without waiting for trees in flight\n`);
     process.exit(FORCED_EXIT_CODE);
@@ -88,6 +102,7 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
   let server: ControlServer | null = null;
   let control: RunControl | null = null;
   let metricsServer: MetricsServer | null = null;
+  let uiServer: UiServer | null = null;
   let cancelTypecheck: (() => void) | null = null;
   try {
     // A path that is not a file is left to loadTopologyModule's E_MODULE_NOT_FOUND.
@@ -113,6 +128,16 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
         metricsServer = await serveMetrics(run, { port: metricsPort });
         process.stderr.write(`serving Prometheus metrics at ${metricsServer.url}\n`);
       }
+      if (uiPort !== null) {
+        const readOnly = options.uiReadOnly === true;
+        uiServer = await serveUi(run, { port: uiPort, host: uiHost, readOnly, control: uiControl(control, run) });
+        if (!isLoopback(uiHost)) {
+          process.stderr.write(
+            `squall: warning: --ui-host ${uiHost}: the web view can be reached from other machines; whoever reaches it sees the topology's figures and error messages${readOnly ? '' : ', and its page carries the token of the controls (activate, deactivate, rebalance, kill): add --ui-read-only to turn them off'}\n`,
+          );
+        }
+        process.stderr.write(`serving the web view at ${uiServer.url} (${readOnly ? 'read-only' : 'with controls'}; Prometheus metrics at ${uiServer.url}metrics)\n`);
+      }
       return await runUntilStopped(run, signals, durationS, json, wantStack(options.stack), control);
     } catch (err) {
       // Do not leave a running topology behind a failure of our own.
@@ -125,10 +150,25 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
     throw err;
   } finally {
     cancelTypecheck?.();
+    await uiServer?.close();
     await metricsServer?.close();
     await server?.close();
     signals.dispose();
   }
+}
+
+/**
+ * The page's controls go through the control socket's handler, so they act
+ * as `squall activate`, ... do (a kill ends the run the same way, summary
+ * and all). A kill is answered once asked; the page sees the drain and the end.
+ */
+function uiControl(control: RunControl, run: TopologyRun): UiControl {
+  return async (request) => {
+    const reply = control.handle({ v: 1, ...request });
+    if (request.op !== 'kill') return reply;
+    reply.catch(() => {});
+    return { requested: 'kill', status: run.status };
+  };
 }
 
 async function runUntilStopped(

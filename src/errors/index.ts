@@ -65,6 +65,12 @@ export type ErrorCode =
   | 'E_ALREADY_RUNNING'
   | 'E_STARTING'
   | 'E_NO_REPLY'
+  // the web view (src/ui, docs/ui.md)
+  | 'E_UI_TOKEN'
+  | 'E_UI_READ_ONLY'
+  | 'E_UI_FORBIDDEN_ORIGIN'
+  | 'E_UI_NOT_FOUND'
+  | 'E_UI_BUSY'
   // lifecycle
   | 'E_BAD_STATE'
   | 'E_HOST_START_TIMEOUT'

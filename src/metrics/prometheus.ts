@@ -161,6 +161,20 @@ export class PrometheusMetrics {
     return next;
   }
 
+  /**
+   * The text of a snapshot taken elsewhere, with the hosts read with it (the
+   * web view's sample of the second: its page and its /metrics show the same
+   * moment). Queued with the scrapes.
+   */
+  expose(snapshot: MetricsSnapshot, hosts: HostStatus[]): Promise<string> {
+    const next = this.queue.then(() => {
+      this.update(snapshot, hosts);
+      return this.registry.metrics();
+    });
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
   /** Set every squall_* metric from one snapshot. */
   private update(s: MetricsSnapshot, hosts: HostStatus[]): void {
     this.last = s;
