@@ -109,9 +109,10 @@ export class CheckpointCoordinator {
   constructor(private readonly options: CoordinatorOptions) {}
 
   /** The newest completed checkpoint of the store, as restored from; checkpoints go on from it. */
-  resumeFrom(latest: { id: number; meta: CheckpointMeta | null } | null): void {
+  resumeFrom(latest: { id: number; meta: CheckpointMeta | null; skipped?: readonly number[] } | null): void {
     if (latest === null) return;
-    this.lastId = Math.max(this.lastId, latest.id);
+    // Ids go on above every checkpoint the store has, corrupt ones passed over included.
+    this.lastId = Math.max(this.lastId, latest.id, ...(latest.skipped ?? []));
     this.base = latest.id;
     this.lastCompletedId = latest.id;
     this.restoredFrom = latest.id;
@@ -351,12 +352,16 @@ export function keyedBy(topology: Topology, component: string): string[] {
 export interface RestoreOptions {
   /** Drop the state of components the topology no longer has (else E_STATE_UNKNOWN_COMPONENT). */
   dropUnknown?: boolean;
+  /** Restore the newest checkpoint that verifies, passing over corrupt newer ones (else E_STATE_CORRUPT). */
+  skipCorrupt?: boolean;
 }
 
 /** A checkpoint to restore: its id, metadata, and what each task of the plan gets. */
 export interface RestorePoint {
   readonly id: number;
   readonly meta: CheckpointMeta;
+  /** Newer checkpoints passed over as corrupt (skipCorrupt). */
+  readonly skipped?: readonly number[];
 }
 
 /**
@@ -367,7 +372,7 @@ export interface RestorePoint {
  * longer has, unless dropUnknown (then it is dropped from the store).
  */
 export async function findRestorePoint(store: StateStore, topology: Topology, options: RestoreOptions = {}): Promise<RestorePoint | null> {
-  const latest = await store.latest();
+  const latest = await store.latest({ skipCorrupt: options.skipCorrupt === true });
   if (latest === null) return null;
   const meta = latest.metadata as unknown as CheckpointMeta;
   if (meta.format !== 1 || typeof meta.components !== 'object') {
@@ -408,8 +413,8 @@ export async function findRestorePoint(store: StateStore, topology: Topology, op
     }
   }
   // The metadata read again after a drop.
-  const after = options.dropUnknown === true ? ((await store.latest())?.metadata as unknown as CheckpointMeta | undefined) ?? meta : meta;
-  return { id: latest.id, meta: after };
+  const after = options.dropUnknown === true ? ((await store.latest({ skipCorrupt: options.skipCorrupt === true }))?.metadata as unknown as CheckpointMeta | undefined) ?? meta : meta;
+  return { id: latest.id, meta: after, skipped: latest.skipped.map((s) => s.id) };
 }
 
 /** What every task of `plan` restores from `point`: keyed state by its key-group range, operator state of its component. */

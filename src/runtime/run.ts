@@ -78,6 +78,12 @@ export interface RunStateOptions {
   restore?: boolean;
   /** Drop the state of components the topology no longer has, instead of failing with E_STATE_UNKNOWN_COMPONENT. */
   dropUnknown?: boolean;
+  /**
+   * When the newest checkpoint is corrupt (E_STATE_CORRUPT), restore the
+   * newest one that verifies instead; the corrupt ones are discarded by the
+   * next checkpoint. Without it the run refuses to start.
+   */
+  skipCorrupt?: boolean;
 }
 
 /** A submitted topology, running in this process: created by {@link submit}. */
@@ -275,9 +281,16 @@ export class RunController extends RunLifecycle implements TopologyRun {
       coordinator.startFresh();
       return null;
     }
-    const point = await findRestorePoint(store, this.topology, { dropUnknown: this.options.state?.dropUnknown === true });
+    const point = await findRestorePoint(store, this.topology, { dropUnknown: this.options.state?.dropUnknown === true, skipCorrupt: this.options.state?.skipCorrupt === true });
     if (point === null) return null;
-    coordinator.resumeFrom({ id: point.id, meta: point.meta });
+    if ((point.skipped?.length ?? 0) > 0) {
+      this.runErrors.report(
+        CHECKPOINTS_COMPONENT,
+        0,
+        new SquallError({ code: 'E_STATE_CORRUPT', details: { skipped: point.skipped }, message: `checkpoint(s) ${point.skipped!.join(', ')} in ${store.location} did not verify and were passed over; restored checkpoint ${point.id}` }),
+      );
+    }
+    coordinator.resumeFrom({ id: point.id, meta: point.meta, ...(point.skipped !== undefined ? { skipped: point.skipped } : {}) });
     return loadRestore(store, this.topology, this.group.plan, point);
   }
 

@@ -5,7 +5,7 @@
  * checkpoint and rewinds the spouts: the counts in the store equal the
  * true counts of the input exactly.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize } from 'node:v8';
@@ -284,5 +284,40 @@ describe('barrier checkpoints, local mode', () => {
     await again.open();
     expect(await storedCounts(again, 2)).toEqual(trueCounts(1_500));
     await again.close();
+  });
+
+  it('a corrupt newest checkpoint is E_STATE_CORRUPT at start; with skipCorrupt the run restores the one before, says so, and still counts exactly', async () => {
+    const dir = tempDir();
+    const total = 2_500;
+    const gate = { allowed: 1_000 };
+    const topology = build({ spouts: 2, counts: 2, gate });
+    const config = { 'corpus.sentences': total, checkpointIntervalMs: 1_000_000 };
+    const run1 = await submit(topology, { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir } });
+    run1.settle();
+    expect(await checkpointNow(run1)).toBe(1);
+    gate.allowed = 2_000;
+    run1.settle();
+    expect(await checkpointNow(run1)).toBe(2);
+    await run1.kill({ waitMs: 0, checkpoint: false });
+    // Truncate the newest data file: checkpoint 2's.
+    const files = readdirSync(dir)
+      .filter((f) => f !== 'CURRENT' && !f.startsWith('.') && !f.startsWith('LOCK'))
+      .map((f) => join(dir, f))
+      .filter((p) => statSync(p).isFile())
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    const newest = files.find((f) => /2/.test(f.slice(dir.length)))!;
+    truncateSync(newest, statSync(newest).size - 5);
+    gate.allowed = total;
+    await expect(submit(topology, { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir } })).rejects.toMatchObject({ code: 'E_STATE_CORRUPT' });
+    const run2 = await submit(topology, { clock: new SimulatedClock(), stepping: 'manual', config, state: { dir, skipCorrupt: true } });
+    expect(run2.checkpoints()!.restoredFrom).toBe(1);
+    expect(run2.metrics().errors.map((e) => e.code)).toContain('E_STATE_CORRUPT');
+    run2.settle();
+    await run2.kill({ waitMs: 0 });
+    expect(run2.checkpoints()!.lastCompletedId).toBe(3);
+    const store = new EmbeddedStore({ dir });
+    await store.open();
+    expect(await storedCounts(store, 3)).toEqual(trueCounts(total));
+    await store.close();
   });
 });
