@@ -7,7 +7,7 @@
  */
 export { OffsetTracker, parseOffset, formatOffset } from './offset-tracker.ts';
 export type { TrackerOptions, TopicPartition, OffsetCommit } from './offset-tracker.ts';
-export { createKafkaClient, kafkaError, KAFKA_ERROR_CODE } from './client/index.ts';
+export { createKafkaClient, kafkaError, KAFKA_ERROR_CODE, readCommittedFix, filterAborted } from './client/index.ts';
 export type {
   KafkaClient,
   KafkaClientOptions,
@@ -23,6 +23,9 @@ export type {
   KafkaConsumerLike,
   PartitionCommit,
   CommittedOffset,
+  TransactionalProducerOptions,
+  KafkaTransactionLike,
+  KafkaTransactionalProducerLike,
 } from './client/index.ts';
 export { KafkaBolt, defaultMap, toBytes } from './kafka-bolt.ts';
 export { KafkaSpout } from './kafka-spout.ts';
@@ -30,4 +33,4 @@ export type { KafkaSpoutOptions, KafkaSpoutStats, KafkaGuarantee, FirstPoll, Kaf
 export type { RetryOptions } from '../spout/index.ts';
 export { stringRecords, jsonRecords, bufferRecords, stringHeaders } from './deserializers.ts';
 export type { RecordDeserializer } from './deserializers.ts';
-export type { KafkaBoltOptions } from './kafka-bolt.ts';
+export type { KafkaBoltOptions, TransactionalOptions, TransactionalSnapshot } from './kafka-bolt.ts';

@@ -1,10 +1,15 @@
 import type { Bolt, OutputCollector } from '../bolt/index.ts';
 import { invariant } from '../errors/index.ts';
+import type { RestoredState } from '../state/index.ts';
 import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
 import type { Tuple } from '../tuple/index.ts';
 import { createKafkaClient } from './client/index.ts';
 import { badConfig, brokersOf, nonNegativeInt, optString, positiveInt } from './config.ts';
 import type { KafkaClient, KafkaClientOptions, KafkaProducerLike, ProducerRecord, TopicRecords } from './client/index.ts';
+import { TransactionalWriter, walFor } from './transactional-writer.ts';
+import type { RestoredWal, TransactionalOptions, TransactionalSnapshot } from './transactional-writer.ts';
+
+export type { TransactionalOptions, TransactionalSnapshot } from './transactional-writer.ts';
 
 export interface KafkaBoltOptions {
   /** Bootstrap brokers; else `context.config['kafka.brokers']` (a list, or a comma-separated string). */
@@ -33,6 +38,13 @@ export interface KafkaBoltOptions {
   idempotent?: boolean;
   /** Replace kafkajs: build the client from the resolved options. */
   createClient?: (options: KafkaClientOptions) => KafkaClient;
+  /**
+   * Exactly-once output in checkpoint mode: one Kafka transaction per
+   * checkpoint and sink task, committed when the checkpoint completes
+   * (see docs/exactly-once.md). Needs `checkpointIntervalMs` > 0. Consumers
+   * of the output must read with read_committed (kafkajs's default).
+   */
+  transactional?: TransactionalOptions;
 }
 
 interface Batch {
@@ -76,8 +88,36 @@ export class KafkaBolt implements Bolt {
   private readonly waiting: Batch[] = [];
   private inFlight = 0;
   private idle: (() => void) | undefined;
+  /** Transactional mode only. */
+  private writer: TransactionalWriter | undefined;
+  private restored: RestoredState | undefined;
 
   constructor(private readonly options: KafkaBoltOptions = {}) {}
+
+  /** Transactional mode: remember the checkpoint's write-ahead log; prepare commits what it left pending. */
+  restoreState(state: RestoredState): void {
+    this.restored = state;
+  }
+
+  /**
+   * Transactional mode: pre-commit. The open transaction is flushed, with
+   * checkpoint n's marker, and waits for n to complete; the returned
+   * promise holds the input until then, and resolves with the write-ahead
+   * log of every transaction still pending (the operator state).
+   */
+  snapshotState(checkpointId: number): Promise<TransactionalSnapshot> | undefined {
+    return this.writer?.snapshot(checkpointId);
+  }
+
+  /** Transactional mode: commit every transaction pending for a checkpoint <= n. */
+  notifyCheckpointComplete(checkpointId: number): Promise<void> | undefined {
+    return this.writer?.complete(checkpointId);
+  }
+
+  /** Transactional mode: checkpoint n's records move into the next transaction, and n's is aborted. */
+  notifyCheckpointAborted(checkpointId: number): Promise<void> | undefined {
+    return this.writer?.aborted(checkpointId);
+  }
 
   declareOutputFields(_declarer: OutputDeclarer): void {}
 
@@ -101,6 +141,56 @@ export class KafkaBolt implements Bolt {
     if (brokers === undefined) throw badConfig(where, 'brokers', c['kafka.brokers'], "a list of 'host:port': set options.brokers or config 'kafka.brokers'");
     const clientId = o.clientId ?? optString(c, 'kafka.clientId', where) ?? `squall-${context.topologyName}-${context.componentId}`;
     const client = (o.createClient ?? createKafkaClient)({ ...o.client, brokers, clientId });
+    if (o.transactional !== undefined) {
+      const t = o.transactional as Partial<TransactionalOptions> | null;
+      if (t === null || typeof t !== 'object') throw badConfig(where, 'transactional', t, 'an object with idPrefix (and optionally poolSize, transactionTimeoutMs, markerTopic)');
+      if (typeof t.idPrefix !== 'string' || t.idPrefix.trim() === '' || /\s/.test(t.idPrefix)) {
+        throw badConfig(
+          where,
+          'transactional.idPrefix',
+          t.idPrefix,
+          'a non-empty string without spaces, unique to this deployment and the same on every restart (it names the transactional ids that fence a dead run\'s producers)',
+        );
+      }
+      const poolSize = positiveInt(t.poolSize ?? 3, 'transactional.poolSize', where);
+      if (poolSize < 2) throw badConfig(where, 'transactional.poolSize', poolSize, 'at least 2 (one open transaction, one waiting for its checkpoint)');
+      const interval = c['checkpointIntervalMs'];
+      if (typeof interval !== 'number' || interval <= 0) {
+        throw badConfig(where, 'checkpointIntervalMs', interval, 'above 0 in the topology config: a transactional KafkaBolt commits when a checkpoint completes, so without checkpoints nothing would ever be visible to read_committed consumers');
+      }
+      const checkpointTimeout = typeof c['checkpointTimeoutMs'] === 'number' ? c['checkpointTimeoutMs'] : 60_000;
+      const transactionTimeoutMs = positiveInt(t.transactionTimeoutMs ?? 600_000, 'transactional.transactionTimeoutMs', where);
+      if (transactionTimeoutMs <= interval + checkpointTimeout) {
+        throw badConfig(
+          where,
+          'transactional.transactionTimeoutMs',
+          transactionTimeoutMs,
+          `above checkpointIntervalMs + checkpointTimeoutMs (${interval + checkpointTimeout} ms), or the broker aborts transactions before their checkpoint can complete; keep it at most the broker's transaction.max.timeout.ms (15 min by default)`,
+        );
+      }
+      const markerTopic = t.markerTopic ?? this.topic;
+      if (typeof markerTopic !== 'string' || markerTopic === '') {
+        throw badConfig(where, 'transactional.markerTopic', markerTopic, 'an existing topic (with topicFor alone there is no default): its partition 0 carries the commit markers as consumer-group offsets');
+      }
+      let wal: RestoredWal | null = null;
+      if (this.restored !== undefined) wal = walFor(this.restored, context.taskIndex, context.componentTasks.length, where);
+      this.restored = undefined;
+      const writer = new TransactionalWriter({
+        idPrefix: t.idPrefix,
+        poolSize,
+        transactionTimeoutMs,
+        markerTopic,
+        componentId: context.componentId,
+        taskIndex: context.taskIndex,
+        batchSize: this.batchSize,
+        lingerMs: this.lingerMs,
+        client,
+        reportError: (err) => this.collector.reportError(err),
+      });
+      await writer.start(wal);
+      this.writer = writer;
+      return;
+    }
     const producer = client.producer({ idempotent });
     await producer.connect();
     this.producer = producer;
@@ -114,6 +204,13 @@ export class KafkaBolt implements Bolt {
     // Map first: a throw fails this input alone (the executor reports it).
     const topic = this.topicFor !== undefined ? this.topicFor(input) : this.topic!;
     const record = this.map(input);
+    const writer = this.writer;
+    if (writer !== undefined) {
+      // The write-ahead log and the checkpoint, not this ack, make the record durable.
+      writer.add(topic, record);
+      this.collector.ack(input);
+      return;
+    }
     let b = this.open;
     if (b === null) {
       b = this.open = { tuples: [], topics: [], records: [] };
@@ -126,6 +223,12 @@ export class KafkaBolt implements Bolt {
   }
 
   async cleanup(): Promise<void> {
+    const writer = this.writer;
+    this.writer = undefined;
+    if (writer !== undefined) {
+      await writer.close();
+      return;
+    }
     this.flush();
     if (this.inFlight > 0 || this.waiting.length > 0) {
       await new Promise<void>((resolve) => {

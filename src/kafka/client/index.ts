@@ -2,7 +2,8 @@
  * The Kafka client interface (./types.ts), its kafkajs implementation
  * (./kafkajs.ts) and the E_KAFKA errors both raise (./errors.ts).
  */
-export { createKafkaClient } from './kafkajs.ts';
+export { createKafkaClient, readCommittedFix } from './kafkajs.ts';
+export { filterAborted } from './kafkajs-read-committed.ts';
 export { kafkaError, KAFKA_ERROR_CODE } from './errors.ts';
 export type {
   KafkaClient,
@@ -19,4 +20,7 @@ export type {
   KafkaConsumerLike,
   PartitionCommit,
   CommittedOffset,
+  TransactionalProducerOptions,
+  KafkaTransactionLike,
+  KafkaTransactionalProducerLike,
 } from './types.ts';

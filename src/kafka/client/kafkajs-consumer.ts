@@ -74,7 +74,9 @@ export class KafkajsConsumer implements KafkaConsumerLike {
       await c.run({
         autoCommit: false,
         eachBatchAutoResolve: true,
-        eachBatch: ({ batch }: EachBatchPayload) => {
+        eachBatch: ({ batch, isStale }: EachBatchPayload) => {
+          // Fetched before a seek of its partition: kafkajs fetches again from the sought offset.
+          if (isStale()) return Promise.resolve();
           const msgs = batch.messages;
           const records: ConsumedRecord[] = new Array(msgs.length);
           for (let i = 0; i < msgs.length; i++) {

@@ -1,10 +1,26 @@
+// Before kafkajs: its read_committed filter is replaced as it loads.
+import { readCommittedFix } from './kafkajs-read-committed.ts';
 import kafkajs from 'kafkajs';
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { SquallError } from '../../errors/index.ts';
 import { kafkaError } from './errors.ts';
 import { KafkajsConsumer } from './kafkajs-consumer.ts';
 import { DEFAULT_BROKER_WAIT_MS, reachAnyBroker } from './reach.ts';
-import type { KafkaAdminLike, KafkaClient, KafkaClientOptions, KafkaProducerLike, ProducerOptions, ProducerRecord, TopicRecords, TopicSpec } from './types.ts';
+import type {
+  CommittedOffset,
+  KafkaAdminLike,
+  KafkaClient,
+  KafkaClientOptions,
+  KafkaProducerLike,
+  KafkaTransactionalProducerLike,
+  KafkaTransactionLike,
+  PartitionCommit,
+  ProducerOptions,
+  ProducerRecord,
+  TopicRecords,
+  TopicSpec,
+  TransactionalProducerOptions,
+} from './types.ts';
 
 /**
  * The kafkajs adapter: {@link KafkaClient} on kafkajs (the consumer is in
@@ -78,6 +94,7 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
     producer: (o) => new KafkajsProducer(kafka, o ?? {}, r?.retries, reach),
     admin: () => new KafkajsAdmin(kafka.admin(), reach),
     consumer: (o) => new KafkajsConsumer(kafka, o, reach),
+    transactionalProducer: (o) => new KafkajsTransactionalProducer(kafka, o, r?.retries, reach),
   };
 }
 
@@ -137,6 +154,119 @@ class KafkajsProducer implements KafkaProducerLike {
   }
 }
 
+/**
+ * A transactional kafkajs producer. kafkajs initializes the producer id
+ * lazily, at the first `transaction()`: `begin` is where fencing happens.
+ * kafkajs allows one open transaction per producer, and cannot resume a
+ * transaction another producer opened.
+ */
+class KafkajsTransactionalProducer implements KafkaTransactionalProducerLike {
+  private readonly producer: Producer;
+  private readonly ackTimeoutMs: number;
+  readonly transactionalId: string;
+
+  constructor(
+    kafka: Kafka,
+    options: TransactionalProducerOptions,
+    retries: number | undefined,
+    private readonly reach: () => Promise<void>,
+  ) {
+    this.transactionalId = options.transactionalId;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      transactionalId: options.transactionalId,
+      transactionTimeout: options.transactionTimeoutMs,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      ...(retries !== undefined ? { retry: { retries } } : {}),
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.reach();
+    try {
+      await this.producer.connect();
+    } catch (err) {
+      throw kafkaError(err, `connect the transactional producer ${this.transactionalId}`, undefined, true);
+    }
+  }
+
+  async begin(): Promise<KafkaTransactionLike> {
+    let txn: Transaction;
+    try {
+      txn = await this.producer.transaction();
+    } catch (err) {
+      throw kafkaError(err, `begin a transaction (transactional id ${this.transactionalId})`);
+    }
+    const id = this.transactionalId;
+    const ackTimeoutMs = this.ackTimeoutMs;
+    return {
+      async send(batch: readonly TopicRecords[]): Promise<void> {
+        if (batch.length === 0) return;
+        try {
+          await txn.sendBatch({
+            acks: -1,
+            timeout: ackTimeoutMs,
+            topicMessages: batch.map((t) => ({ topic: t.topic, messages: t.records.map(toMessage) })),
+          });
+        } catch (err) {
+          const topics = [...new Set(batch.map((t) => t.topic))];
+          throw kafkaError(err, `write records in a transaction (transactional id ${id})`, topics.join(','));
+        }
+      },
+      async sendOffsets(groupId: string, offsets: readonly PartitionCommit[]): Promise<void> {
+        const byTopic = new Map<string, { partition: number; offset: string }[]>();
+        for (const o of offsets) {
+          let list = byTopic.get(o.topic);
+          if (list === undefined) byTopic.set(o.topic, (list = []));
+          list.push({ partition: o.partition, offset: String(o.offset) });
+        }
+        const topics = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+        // kafkajs sends AddOffsetsToTxn outside its retrier (kafkajs #430): a
+        // transaction begun right after the previous one ended may get
+        // CONCURRENT_TRANSACTIONS while the broker writes the markers.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await txn.sendOffsets({ consumerGroupId: groupId, topics });
+            return;
+          } catch (err) {
+            // Retriable broker errors only (CONCURRENT_TRANSACTIONS, a coordinator moving or loading).
+            if (attempt < 12 && (err as { retriable?: unknown }).retriable === true) {
+              await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2000)));
+              continue;
+            }
+            throw kafkaError(err, `commit offsets of group ${groupId} in a transaction (transactional id ${id})`);
+          }
+        }
+      },
+      async commit(): Promise<void> {
+        try {
+          await txn.commit();
+        } catch (err) {
+          throw kafkaError(err, `commit a transaction (transactional id ${id})`);
+        }
+      },
+      async abort(): Promise<void> {
+        try {
+          await txn.abort();
+        } catch (err) {
+          throw kafkaError(err, `abort a transaction (transactional id ${id})`);
+        }
+      },
+      isActive: () => txn.isActive(),
+    };
+  }
+
+  async disconnect(): Promise<void> {
+    try {
+      await this.producer.disconnect();
+    } catch (err) {
+      throw kafkaError(err, `disconnect the transactional producer ${this.transactionalId}`);
+    }
+  }
+}
+
 function toMessage(r: ProducerRecord) {
   return {
     key: r.key ?? null,
@@ -158,6 +288,15 @@ class KafkajsAdmin implements KafkaAdminLike {
       await this.admin.connect();
     } catch (err) {
       throw kafkaError(err, 'connect the admin client', undefined, true);
+    }
+  }
+
+  async fetchOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
+    try {
+      const res = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+      return (res[0]?.partitions ?? []).map((p) => ({ partition: p.partition, offset: Number(p.offset), metadata: p.metadata }));
+    } catch (err) {
+      throw kafkaError(err, `read the committed offsets of group ${groupId}`, topic);
     }
   }
 
@@ -192,3 +331,12 @@ class KafkajsAdmin implements KafkaAdminLike {
     }
   }
 }
+
+/**
+ * True when kafkajs in this process filters aborted transactions correctly
+ * for read_committed consumers (./kafkajs-read-committed.ts); false when
+ * kafkajs was loaded before squall's Kafka client (import squall/kafka
+ * before kafkajs), and then records of aborted transactions of interleaved
+ * producers can reach a KafkaSpout.
+ */
+export { readCommittedFix };

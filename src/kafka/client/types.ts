@@ -87,6 +87,8 @@ export interface TopicSpec {
 
 export interface KafkaAdminLike {
   connect(): Promise<void>;
+  /** A group's committed offsets (and metadata) for a topic; -1 for a partition with none. */
+  fetchOffsets(groupId: string, topic: string): Promise<CommittedOffset[]>;
   /** Create topics and wait for their leaders; true if all were created, false if some existed. */
   createTopics(topics: readonly TopicSpec[]): Promise<boolean>;
   deleteTopics(topics: readonly string[]): Promise<void>;
@@ -97,6 +99,42 @@ export interface KafkaClient {
   producer(options?: ProducerOptions): KafkaProducerLike;
   admin(): KafkaAdminLike;
   consumer(options: ConsumerOptions): KafkaConsumerLike;
+  /** A transactional producer (the transactional KafkaBolt needs it; a client without it cannot run one). */
+  transactionalProducer?(options: TransactionalProducerOptions): KafkaTransactionalProducerLike;
+}
+
+export interface TransactionalProducerOptions {
+  /** Identifies the producer across restarts: a new producer with the same id fences the old one and aborts its open transaction. */
+  transactionalId: string;
+  /** The broker aborts a transaction open longer than this (at most the broker's transaction.max.timeout.ms, 15 min by default). */
+  transactionTimeoutMs: number;
+  /** How long the broker may wait for the in-sync replicas per send (default 30000). */
+  ackTimeoutMs?: number;
+}
+
+/** One open transaction. Every call rejects with an E_KAFKA SquallError on failure. */
+export interface KafkaTransactionLike {
+  /** Write records inside the transaction (acks = all); read_committed consumers see them once it commits. */
+  send(batch: readonly TopicRecords[]): Promise<void>;
+  /** Commit a consumer group's offsets as part of the transaction (TxnOffsetCommit): visible only if it commits. */
+  sendOffsets(groupId: string, offsets: readonly PartitionCommit[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+  /** False once committed or aborted. */
+  isActive(): boolean;
+}
+
+/**
+ * A producer with a transactional id: one open transaction at a time. The
+ * first `begin` initializes the producer id (InitProducerId), which bumps
+ * the id's epoch: every earlier producer with this id is fenced, and a
+ * transaction it left open is aborted by the broker.
+ */
+export interface KafkaTransactionalProducerLike {
+  readonly transactionalId: string;
+  connect(): Promise<void>;
+  begin(): Promise<KafkaTransactionLike>;
+  disconnect(): Promise<void>;
 }
 
 /** How a group member reads. Unset fields take the client library's defaults. */
