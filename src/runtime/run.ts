@@ -423,11 +423,23 @@ export class RunController extends RunLifecycle implements TopologyRun {
     this.status$.send({ type: 'REBALANCE' });
     this.group.setActive(false);
     await this.drain(options.waitMs ?? this.topology.config.killWaitMs);
+    // A topology that checkpoints moves its state with it: a checkpoint now, restored on the new plan.
+    if (this.coordinator !== null) {
+      await this.lastCheckpoint(options.waitMs ?? this.topology.config.killWaitMs);
+      await this.coordinator.stop();
+    }
     await this.group.stop();
     for (const r of this.group.reports()) this.retired.push(retire(r));
     this.active = wasActive;
     this.group = this.makeGroup(threads);
-    const failure = await this.group.start(wasActive);
+    let failure: SquallError | null;
+    try {
+      const restore = this.coordinator !== null ? await this.restorePoint(true) : null;
+      failure = await this.group.start(wasActive, restore);
+    } catch (err) {
+      failure = err instanceof SquallError ? err : new SquallError({ code: 'E_STATE_UNAVAILABLE', message: `restoring on the new plan failed: ${String(err)}` });
+    }
+    if (failure === null) this.coordinator?.start();
     if (failure) {
       this.status$.send({ type: 'REBALANCE_FAILED' });
       throw failure;
