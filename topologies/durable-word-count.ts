@@ -12,6 +12,10 @@
  *
  *   npx squall run topologies/durable-word-count.ts --threads 2 --set sentences=100000 --set stateDir=/tmp/dwc
  *
+ * With checkpoints on (`--set checkpointIntervalMs=1000`), the spout also
+ * records its position in each checkpoint (ReplayingSpout's position/seek)
+ * and a restore resumes from it.
+ *
  * Config: `stateDir` (required: where offsets and tallies go), `sentences`
  * (0 = unbounded), `failRate` (chance the split bolt fails its input,
  * default 0), `commitEveryMs` (default 100), `flushEvery` (tuples per sink
@@ -81,6 +85,18 @@ export class DurableSentenceSpout extends ReplayingSpout<number> {
 
   protected override isExhausted(): boolean {
     return this.next >= this.limit;
+  }
+
+  /** With checkpoints (checkpointIntervalMs > 0): each checkpoint records the next k, and a restore resumes there. */
+  protected override position(): number {
+    return this.next;
+  }
+
+  /** The checkpoint wins over the offset file: what came after it is emitted again. */
+  protected override seek(position: unknown): void {
+    this.next = position as number;
+    this.committed = this.next;
+    this.ackedAhead.clear();
   }
 
   override isDone(): boolean {
