@@ -1,7 +1,9 @@
 import type { Spout, SpoutOutputCollector } from '../spout/index.ts';
+import { SquallError } from '../errors/index.ts';
+import type { RestoredState } from '../state/index.ts';
 import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
 import { createKafkaClient } from './client/index.ts';
-import type { ConsumedRecord, ConsumerListener, KafkaConsumerLike } from './client/index.ts';
+import type { ConsumedRecord, ConsumerListener, KafkaConsumerLike, PartitionCommit } from './client/index.ts';
 import { stringRecords } from './deserializers.ts';
 import type { RecordDeserializer } from './deserializers.ts';
 import { OffsetTracker } from './offset-tracker.ts';
@@ -10,7 +12,7 @@ import { Committer } from './spout/committer.ts';
 import { FirstPoller } from './spout/first-poll.ts';
 import { resolveSpoutOptions } from './spout/options.ts';
 import type { KafkaGuarantee, KafkaSpoutOptions } from './spout/options.ts';
-import { Partitions } from './spout/partitions.ts';
+import { Partitions, partKey } from './spout/partitions.ts';
 import type { Part } from './spout/partitions.ts';
 import { Pending, Retries } from './spout/retries.ts';
 import { newCounters } from './spout/stats.ts';
@@ -18,6 +20,21 @@ import type { KafkaSpoutStats } from './spout/stats.ts';
 
 export type { FirstPoll, KafkaGuarantee, KafkaRetryOptions, KafkaSpoutOptions } from './spout/options.ts';
 export type { KafkaSpoutStats } from './spout/stats.ts';
+
+/**
+ * A KafkaSpout task's position in a checkpoint (what snapshotState
+ * returns): per topic-partition, the next offset to emit. It also carries
+ * the restored positions of partitions the task has not owned since the
+ * restore, so a checkpoint taken before a rebalance handed them out keeps
+ * them; on restore the union of every task's positions is taken, the
+ * highest offset per partition winning.
+ */
+export interface KafkaSpoutPosition {
+  readonly kind: 'squall.kafka-spout';
+  readonly v: 1;
+  /** [topic, partition, next offset]. */
+  readonly offsets: readonly (readonly [string, number, number])[];
+}
 
 /**
  * Reads Kafka topics as a member of a consumer group and emits one tuple per
@@ -59,6 +76,12 @@ export class KafkaSpout implements Spout {
   private timers: ReturnType<typeof setInterval>[] = [];
   private closed = false;
   private readonly counters = newCounters();
+  /** Checkpoint mode: positions are snapshotted, and the group gets the completed checkpoints' positions only. */
+  private checkpointing = false;
+  /** Restored positions of partitions this task has not owned since the restore (partition key -> position). */
+  private restored = new Map<string, PartitionCommit>();
+  /** Owned partitions' positions per checkpoint taken and not yet completed or aborted. */
+  private readonly positionsAt = new Map<number, PartitionCommit[]>();
 
   constructor(private readonly options: KafkaSpoutOptions = {}) {
     this.deserializer = options.deserializer ?? stringRecords;
@@ -68,10 +91,70 @@ export class KafkaSpout implements Spout {
     declarer.declare(this.deserializer.fields);
   }
 
+  /**
+   * Before open, when the run restores a checkpoint: remember every task's
+   * positions (the highest per partition); each partition is sought to its
+   * position when the group assigns it to this task, now or after a later
+   * rebalance, and the checkpoint's position wins over the group's
+   * committed offset.
+   */
+  restoreState(state: RestoredState): void {
+    this.checkpointing = true;
+    const restored = new Map<string, PartitionCommit>();
+    for (const { taskIndex, value } of state.all) {
+      const v = value as Partial<KafkaSpoutPosition> | null | undefined;
+      if (v === null || v === undefined || v.kind !== 'squall.kafka-spout' || v.v !== 1 || !Array.isArray(v.offsets)) {
+        throw new SquallError({
+          code: 'E_BAD_STATE',
+          message: `KafkaSpout: the position of task ${taskIndex} in checkpoint ${state.checkpointId} is not a KafkaSpout's; was the component's type changed? Restore with the component as it was, or drop its state`,
+          details: { checkpointId: state.checkpointId, taskIndex },
+        });
+      }
+      for (const [topic, partition, offset] of v.offsets) {
+        const k = partKey(topic, partition);
+        const had = restored.get(k);
+        if (had === undefined || had.offset < offset) restored.set(k, { topic, partition, offset });
+      }
+    }
+    this.restored = restored;
+  }
+
+  /**
+   * Checkpoint n's barrier: the position of every owned partition (the next
+   * offset to emit; everything before it was emitted before this call) and
+   * the restored positions of partitions not owned since the restore.
+   */
+  snapshotState(checkpointId: number): KafkaSpoutPosition {
+    this.checkpointing = true;
+    const owned: PartitionCommit[] = [];
+    const offsets: [string, number, number][] = [];
+    for (const part of this.partitions?.list ?? []) {
+      if (!part.owned || part.holding || part.position < 0) continue;
+      owned.push({ topic: part.topic, partition: part.partition, offset: part.position });
+      offsets.push([part.topic, part.partition, part.position]);
+    }
+    for (const r of this.restored.values()) offsets.push([r.topic, r.partition, r.offset]);
+    this.positionsAt.set(checkpointId, owned);
+    return { kind: 'squall.kafka-spout', v: 1, offsets };
+  }
+
+  /** Checkpoint n is durable: commit its positions to the group (for lag monitoring; restores use the checkpoint's). */
+  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    const positions = this.positionsAt.get(checkpointId);
+    for (const id of [...this.positionsAt.keys()]) if (id <= checkpointId) this.positionsAt.delete(id);
+    if (positions !== undefined && this.committer !== undefined && !this.closed) await this.committer.commitPositions(positions);
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.positionsAt.delete(checkpointId);
+  }
+
   async open(context: TopologyContext, collector: SpoutOutputCollector): Promise<void> {
     this.collector = collector;
     const o = this.options;
     const s = resolveSpoutOptions(o, context);
+    const interval = context.config['checkpointIntervalMs'];
+    if (typeof interval === 'number' && interval > 0) this.checkpointing = true;
     this.guarantee = s.guarantee;
     if (s.guarantee === 'at-least-once') this.tracker = new OffsetTracker({ maxUncommittedPerPartition: s.maxUncommittedPerPartition });
     const reportError = (err: unknown): void => this.collector.reportError(err);
@@ -89,6 +172,7 @@ export class KafkaSpout implements Spout {
       onCommit: o.onCommit,
       reportError,
       isClosed,
+      checkpointing: () => this.checkpointing,
     });
 
     const client = (o.createClient ?? createKafkaClient)({ ...o.client, brokers: s.brokers, clientId: s.clientId });
@@ -132,7 +216,11 @@ export class KafkaSpout implements Spout {
     // Retries go before new records.
     if (this.retries.emitDue()) return;
     const part = this.partitions.nextReady();
-    if (part !== undefined) this.emitRecord(part, part.shift());
+    if (part !== undefined) {
+      const rec = part.shift();
+      part.position = rec.offset + 1;
+      this.emitRecord(part, rec);
+    }
   }
 
   private emitRecord(part: Part, rec: ConsumedRecord): void {
@@ -252,6 +340,23 @@ export class KafkaSpout implements Spout {
     this.counters.joins++;
     this.committer.revoked(this.partitions.dropAllBut(assignment), consumer);
     const added = this.partitions.own(assignment, consumer);
-    this.firstPoll.added(added);
+    const fresh: Part[] = [];
+    const restored: Part[] = [];
+    for (const part of added) {
+      const k = partKey(part.topic, part.partition);
+      const r = this.restored.get(k);
+      if (r === undefined) {
+        fresh.push(part);
+        continue;
+      }
+      // The checkpoint's position wins over the group's committed offset.
+      this.restored.delete(k);
+      consumer.seek(part.topic, part.partition, r.offset);
+      part.next = r.offset;
+      part.position = r.offset;
+      restored.push(part);
+    }
+    this.firstPoll.claim(restored);
+    this.firstPoll.added(fresh);
   }
 }

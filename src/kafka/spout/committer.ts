@@ -16,6 +16,13 @@ export interface CommitterParts {
   marker: string;
   counters: SpoutCounters;
   onCommit: ((commits: readonly PartitionCommit[]) => void) | undefined;
+  /**
+   * Checkpoint mode: the group's offsets are the completed checkpoints'
+   * positions (commitPositions), so the period, rebalances and close commit
+   * nothing; the offset tracker is still drained, or it would pause the
+   * partitions.
+   */
+  checkpointing: () => boolean;
   reportError: (err: unknown) => void;
   isClosed: () => boolean;
 }
@@ -60,6 +67,10 @@ export class Committer {
     const { partitions, tracker, marker, counters } = this.p;
     const consumer = this.p.consumer();
     if (consumer === undefined) return;
+    if (this.p.checkpointing()) {
+      tracker?.commitable();
+      return;
+    }
     const byKey = new Map<string, PartitionCommit>(this.failed);
     this.failed.clear();
     if (tracker !== undefined) {
@@ -101,7 +112,23 @@ export class Committer {
       const off = this.p.tracker?.revoke(part.topic, part.partition) ?? null;
       if (off !== null) late.push({ topic: part.topic, partition: part.partition, offset: off, metadata: this.p.marker });
     }
-    if (late.length > 0) consumer.commit(late).catch(() => {});
+    if (late.length > 0 && !this.p.checkpointing()) consumer.commit(late).catch(() => {});
+  }
+
+  /** Checkpoint mode: commit a completed checkpoint's positions of the partitions still owned (for lag monitoring). */
+  async commitPositions(positions: readonly PartitionCommit[]): Promise<void> {
+    const consumer = this.p.consumer();
+    if (consumer === undefined) return;
+    const commits = positions.filter((c) => this.p.partitions.owns(c.topic, c.partition)).map((c) => ({ ...c, metadata: this.p.marker }));
+    if (commits.length === 0) return;
+    try {
+      await consumer.commit(commits);
+      this.p.counters.commits++;
+      this.p.onCommit?.(commits);
+    } catch (err) {
+      this.p.counters.commitFailures++;
+      if (!this.p.isClosed()) this.p.reportError(err);
+    }
   }
 
   /**

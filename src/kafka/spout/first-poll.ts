@@ -34,6 +34,11 @@ export class FirstPoller {
     return strategy !== 'committed-or-latest' && strategy !== 'latest';
   }
 
+  /** Partitions positioned by someone else (a restored checkpoint): not fresh if they come again. */
+  claim(parts: readonly Part[]): void {
+    for (const part of parts) this.everAssigned.add(partKey(part.topic, part.partition));
+  }
+
   /** Partitions this task owns from now on. */
   added(parts: readonly Part[]): void {
     const positional = this.strategy === 'earliest' || this.strategy === 'latest';

@@ -13,6 +13,8 @@ export class Part {
   next = -1;
   /** Emitted position, for the `none` guarantee's commits. */
   emittedNext = -1;
+  /** The next offset to take from the buffer: every record below it was emitted (or skipped); -1 until one was taken or the partition was sought. The checkpoint position. */
+  position = -1;
   committedNext = -1;
   paused = false;
   /** Waiting for the first-poll seek: records that arrive are dropped. */
