@@ -35,6 +35,8 @@ export type {
 } from './state/index.ts';
 export { serveMetrics, PrometheusMetrics } from './metrics/index.ts';
 export type { MetricsServer, ServeMetricsOptions, PrometheusMetricsOptions } from './metrics/index.ts';
+export { serveUi } from './ui/index.ts';
+export type { ServeUiOptions, UiControl, UiControlOp, UiControlRequest, UiServer } from './ui/index.ts';
 export { planTopology, evenStrategy, resourceAwareStrategy, strategyByName } from './scheduler/index.ts';
 export type { Plan, SchedulingStrategy, TaskInfo } from './scheduler/index.ts';
 export { SquallError, isSquallError } from './errors/index.ts';

@@ -120,12 +120,12 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
 .chart-legend .s0 { color: #2857c5; } .chart-legend .s1 { color: #1b9e4b; } .chart-legend .s2 { color: #d0342c; } .chart-legend .s3 { color: #e08b00; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
-th { font-size: 12px; color: var(--muted); font-weight: 600; cursor: pointer; user-select: none; }
+th, td { padding: 5px 7px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
+th { font-size: 12px; color: var(--muted); font-weight: 600; cursor: pointer; user-select: none; white-space: normal; vertical-align: bottom; min-width: 3.5em; }
 th[aria-sort="ascending"]::after { content: " \25B2"; }
 th[aria-sort="descending"]::after { content: " \25BC"; }
 td.text, th.text { text-align: left; }
-td.error { color: var(--bad); white-space: normal; min-width: 220px; max-width: 420px; text-align: left; }
+td.error { color: var(--bad); white-space: normal; min-width: 200px; max-width: 380px; text-align: left; font-size: 12px; }
 tr.acker td { color: var(--muted); }
 td .cap { display: inline-block; min-width: 44px; padding: 0 4px; border-radius: 4px; }
 `;
@@ -391,7 +391,9 @@ export const PAGE_JS = String.raw`(function () {
     while (root.firstChild) root.removeChild(root.firstChild);
     root.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     var now = points.length > 0 ? points[points.length - 1].time : Date.now();
-    var span = (layout ? layout.historySeconds : 300) * 1000;
+    // The window grows with the run from one minute to the whole history.
+    var longest = (layout ? layout.historySeconds : 300) * 1000;
+    var span = Math.min(longest, Math.max(60000, points.length > 0 ? now - points[0].time : 0));
     var t0 = now - span;
     var max = 0;
     points.forEach(function (p) { series.forEach(function (s) { var v = p[s.key]; if (v !== null && v > max) max = v; }); });
@@ -404,10 +406,10 @@ export const PAGE_JS = String.raw`(function () {
       root.appendChild(svg('line', { class: 'grid', x1: L, x2: W - R, y1: y(v), y2: y(v) }));
       root.appendChild(svg('text', { class: 'axis', x: L - 6, y: y(v) + 3, 'text-anchor': 'end' }, format(v)));
     }
-    var minutes = Math.round(span / 60000);
-    for (var m = 0; m <= minutes; m++) {
-      var t = now - m * 60000;
-      root.appendChild(svg('text', { class: 'axis', x: x(t), y: H - 6, 'text-anchor': m === 0 ? 'end' : 'middle' }, m === 0 ? 'now' : '-' + m + ' min'));
+    var tick = [10, 15, 30, 60, 120, 300].map(function (s) { return s * 1000; }).filter(function (s) { return span / s <= 6; })[0] || 600000;
+    for (var back = 0; back <= span + 1; back += tick) {
+      var when = back === 0 ? 'now' : span > 120000 ? '-' + Math.round(back / 6000) / 10 + ' min' : '-' + back / 1000 + ' s';
+      root.appendChild(svg('text', { class: 'axis', x: x(now - back), y: H - 6, 'text-anchor': back === 0 ? 'end' : back + tick > span + 1 ? 'start' : 'middle' }, when));
     }
     series.forEach(function (s, i) {
       var d = '';

@@ -118,7 +118,8 @@ function parseSample(line: string, where: string): Sample {
   const m = /^ (\S+)( -?\d+)?$/.exec(rest);
   if (!m) throw new Error(`bad value part '${rest}', ${where}`);
   const v = m[1]!;
-  const value = v === '+Inf' ? Infinity : v === '-Inf' ? -Infinity : v === 'NaN' ? NaN : /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v) ? Number(v) : null;
+  // Prometheus reads values with Go's ParseFloat, which takes NaN and Inf in any case: prom-client writes an empty mean (the event loop lag before its first sample) as 'Nan'.
+  const value = /^\+?inf$/i.test(v) ? Infinity : /^-inf$/i.test(v) ? -Infinity : /^nan$/i.test(v) ? NaN : /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v) ? Number(v) : null;
   if (value === null) throw new Error(`bad value '${v}', ${where}`);
   return { name, labels, value };
 }
