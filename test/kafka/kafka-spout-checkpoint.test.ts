@@ -33,6 +33,7 @@ class Emits implements SpoutOutputCollector {
   reportError(error: unknown): void {
     this.errors.push(error);
   }
+  emitWatermark(_time: number): void {}
 }
 
 describe('KafkaSpout positions in checkpoint mode, against a real broker', () => {
