@@ -3,8 +3,9 @@
 # then a fresh project made by `npm init -y` and `squall init` (run from the
 # tarball with npx), the tarball installed into it, and then:
 #   - `squall run` the starter topology, on the main thread and on 2 threads
-#     (worker threads run the built code), and `--typecheck` on a module with
-#     a type error fails with E_TYPE_ERRORS;
+#     (worker threads run the built code), with `--ui 0` (the web view's
+#     page, script, style and /metrics are served from the package), and
+#     `--typecheck` on a module with a type error fails with E_TYPE_ERRORS;
 #   - the generated test (`npm test`);
 #   - plain `node` (no tsx) imports squall, squall/testing and squall/kafka
 #     and prints a topology's describe;
@@ -46,7 +47,8 @@ LISTING=$(tar tzf "$TARBALL")
 echo "$TARBALL: $(echo "$LISTING" | wc -l) files"
 for f in package/package.json package/bin/squall.js package/README.md package/dist/index.js package/dist/index.d.ts \
   package/dist/testing/index.js package/dist/testing/index.d.ts package/dist/kafka/index.js package/dist/kafka/index.d.ts \
-  package/dist/cli/main.js package/dist/runtime/worker/entry.mjs package/dist/runtime/worker/host-task.js; do
+  package/dist/cli/main.js package/dist/runtime/worker/entry.mjs package/dist/runtime/worker/host-task.js \
+  package/dist/ui/index.js package/dist/ui/assets.js; do
   echo "$LISTING" | grep -qx "$f" || fail "the tarball has no $f"
 done
 if echo "$LISTING" | grep -E '^package/(src|test|bench|scripts|topologies|\.ci)/|\.test\.|tsconfig' >/dev/null; then
@@ -95,6 +97,30 @@ console.log('run report: spout names acked', s.acked, 'failed', s.failed, 'timed
 if (!(s.acked > 0)) throw new Error('no tree acked in 3 s');
 if (s.failed > 0 || r.errors.length > 0) throw new Error('failures or errors: ' + JSON.stringify(r.errors));
 " || fail "squall run gave no acked trees (report in $WORK/run.json)"
+
+step "squall run topologies/hello.ts --ui 0: the web view's page, script, style and /metrics, from the package"
+node --input-type=module -e "
+import { spawn } from 'node:child_process';
+const p = spawn('npx', ['squall', 'run', 'topologies/hello.ts', '--ui', '0', '--duration', '4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+let err = '';
+const exited = new Promise((resolve) => p.on('exit', resolve));
+const url = await new Promise((resolve, reject) => {
+  p.stderr.setEncoding('utf8').on('data', (d) => {
+    err += d;
+    const m = /serving the web view at (http:\/\/\S+\/) /.exec(err);
+    if (m) resolve(m[1]);
+  });
+  exited.then((code) => reject(new Error('squall exited ' + code + ' before serving the web view: ' + err)));
+});
+for (const [path, want] of [['', 'squall-token'], ['app.js', 'EventSource'], ['app.css', '.status'], ['metrics', 'squall_tuples_emitted_total']]) {
+  const res = await fetch(url + path);
+  const text = await res.text();
+  if (res.status !== 200 || !text.includes(want)) throw new Error(url + path + ': status ' + res.status + ', no ' + want);
+}
+console.log('web view at ' + url + ': page, script, style and /metrics served');
+const code = await exited;
+if (code !== 0) throw new Error('squall run --ui exited ' + code + ': ' + err);
+" || fail "squall run --ui did not serve the web view from the package"
 
 step "squall run topologies/hello.ts --threads 2 --duration 2 (worker threads on the built code)"
 npx squall run topologies/hello.ts --threads 2 --duration 2 --set names=20000 > "$WORK/run-threads.txt" 2>&1 \
