@@ -151,7 +151,9 @@ export async function serveUi(run: TopologyRun, options: ServeUiOptions = {}): P
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method === 'POST' && path.startsWith('/api/')) {
       const result = await controlRequest(req, path.slice('/api/'.length));
-      void takeSample().catch(() => {});
+      // A sample begun after the control, so its effect is in the page (and /api/state) by the time this answers.
+      await sampling?.catch(() => {});
+      await takeSample().catch(() => {});
       sendJson(res, 200, { ok: true, result });
       return;
     }

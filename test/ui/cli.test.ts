@@ -39,3 +39,34 @@ describe('squall run --ui', () => {
     expect(r.code, r.stderr).toBe(0);
   }, 30_000);
 });
+
+describe('squall run --threads 2 --ui', () => {
+  it("rebalances from the page's API through the run's control, and the page state follows (threads, hosts)", async () => {
+    const p = spawnCli(['run', 'test/ui/fixtures/ui-demo.ts', '--threads', '2', '--ui', '0', '--json', '--duration', '30']);
+    let err = '';
+    p.child.stderr!.on('data', (d: string) => (err += d));
+    try {
+      await p.stderrContains('metrics)\n');
+      const url = /serving the web view at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(err)![1]!;
+      const token = /<meta name="squall-token" content="([^"]+)">/.exec(await (await fetch(url)).text())![1]!;
+      const state = async (): Promise<{ status: string; threads: number; mode: string; hosts: { host: number; state: string }[] }> =>
+        ((await (await fetch(`${url}api/state`)).json()) as { state: { status: string; threads: number; mode: string; hosts: { host: number; state: string }[] } }).state;
+      expect(await state()).toMatchObject({ mode: 'threads', threads: 2 });
+      const res = await fetch(`${url}api/rebalance`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-squall-token': token }, body: JSON.stringify({ threads: 1 }) });
+      const reply = (await res.json()) as { ok: boolean; result: { threads: number; status: string } };
+      expect(res.status, JSON.stringify(reply)).toBe(200);
+      expect(reply.result).toMatchObject({ threads: 1, status: 'active' });
+      const after = await state();
+      expect(after.threads).toBe(1);
+      expect(after.hosts.filter((h) => h.state === 'running')).toHaveLength(1);
+      const kill = await fetch(`${url}api/kill`, { method: 'POST', headers: { 'x-squall-token': token }, body: '{}' });
+      expect(kill.status).toBe(200);
+      const r = await p.done;
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as { stoppedBy: string; threads: number };
+      expect(report).toMatchObject({ stoppedBy: 'kill', threads: 1 });
+    } finally {
+      if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    }
+  }, 60_000);
+});
