@@ -39,6 +39,9 @@ export { serveUi } from './ui/index.ts';
 export type { ServeUiOptions, UiControl, UiControlOp, UiControlRequest, UiServer } from './ui/index.ts';
 export { planTopology, evenStrategy, resourceAwareStrategy, strategyByName } from './scheduler/index.ts';
 export type { Plan, SchedulingStrategy, TaskInfo } from './scheduler/index.ts';
+// Exactly-once sinks (docs/exactly-once.md); the transactional KafkaBolt is in squall/kafka.
+export { TwoPhaseCommitSink, PostgresUpsertSink } from './sink/index.ts';
+export type { PendingTransaction, TwoPhaseCommitState, PostgresUpsertSinkOptions, UpsertTransaction } from './sink/index.ts';
 export { SquallError, isSquallError } from './errors/index.ts';
 export type { ErrorCode, ErrorData } from './errors/index.ts';
 // What `squall describe` shows, from code (the CLI's own folder: only this file is loaded).
