@@ -71,6 +71,14 @@ interface Batch {
  * Delivery is at-least-once: a failed batch may be partly written, and is
  * written again on replay; a replayed record lands after records sent later.
  * `cleanup` sends what is buffered, waits for every send, then disconnects.
+ *
+ * With `transactional: { idPrefix }` (checkpoint mode) delivery is
+ * exactly-once for read_committed consumers instead: one Kafka transaction
+ * per checkpoint and task, pre-committed at the barrier (snapshotState),
+ * committed when the checkpoint completes, sent again from the checkpoint's
+ * write-ahead log on a restore unless its marker says it committed; inputs
+ * are acked as soon as they are buffered (./transactional-writer.ts,
+ * docs/exactly-once.md).
  */
 export class KafkaBolt implements Bolt {
   private collector!: OutputCollector;
