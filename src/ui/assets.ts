@@ -56,6 +56,10 @@ export function pageHtml(o: { topology: string; token: string; readOnly: boolean
     <h2>Components</h2>
     <div class="table-wrap"><table id="components"><thead></thead><tbody></tbody></table></div>
   </section>
+  <section id="checkpoints-section" hidden>
+    <h2>Checkpoints</h2>
+    <dl class="facts" id="checkpoints"></dl>
+  </section>
   <section>
     <h2>Hosts</h2>
     <div class="table-wrap"><table id="hosts"><thead></thead><tbody></tbody></table></div>
@@ -376,6 +380,29 @@ export const PAGE_JS = String.raw`(function () {
     });
   }
 
+  // -- checkpoints -----------------------------------------------------------
+  function renderCheckpoints() {
+    var cp = state.checkpoints;
+    var section = byId('checkpoints-section');
+    section.hidden = cp === null;
+    if (cp === null) return;
+    var list = byId('checkpoints');
+    while (list.firstChild) list.removeChild(list.firstChild);
+    [
+      ['completed', int(cp.completed), 'completed'],
+      ['aborted', int(cp.aborted), 'aborted'],
+      ['newest', cp.lastCompletedId > 0 ? String(cp.lastCompletedId) : 'none yet', 'lastCompletedId'],
+      ['in flight', cp.inFlight === null ? '-' : String(cp.inFlight), 'inFlight'],
+      ['last took', cp.lastCompletedId > 0 ? ms(cp.lastDurationMs) + ' ms' : '-', 'lastDurationMs'],
+      ['restored from', cp.restoredFrom === null ? '-' : String(cp.restoredFrom), 'restoredFrom'],
+      ['rollbacks', int(cp.rollbacks), 'rollbacks'],
+      ['last abort', cp.lastAbortReason === null ? '-' : cp.lastAbortReason, 'lastAbortReason']
+    ].forEach(function (f) {
+      list.appendChild(el('dt', {}, f[0]));
+      list.appendChild(el('dd', { 'data-key': f[2] }, f[1]));
+    });
+  }
+
   // -- charts ----------------------------------------------------------------
   function niceStep(max) {
     var raw = max / 4;
@@ -515,6 +542,7 @@ export const PAGE_JS = String.raw`(function () {
     updateGraph();
     renderComponents();
     renderHosts();
+    renderCheckpoints();
     renderCharts();
     updateControls();
   }

@@ -8,5 +8,5 @@ export type { ServeUiOptions, UiControl, UiControlOp, UiControlRequest, UiServer
 export { groupingLabel, layoutTopology, longestPathLayers } from './layout.ts';
 export type { GraphEdge, GraphLayout, GraphNode } from './layout.ts';
 export { UiView } from './view.ts';
-export type { Sample, UiComponent, UiEdge, UiHost, UiLayout, UiPoint, UiState } from './view.ts';
+export type { Sample, UiCheckpoints, UiComponent, UiEdge, UiHost, UiLayout, UiPoint, UiState } from './view.ts';
 export { PAGE_CSS, PAGE_JS, pageHtml } from './assets.ts';

@@ -109,6 +109,21 @@ export interface UiState {
   edges: UiEdge[];
   hosts: UiHost[];
   errorsDropped: number;
+  /** Topologies that checkpoint: the checkpoints so far (null for the others). */
+  checkpoints: UiCheckpoints | null;
+}
+
+export interface UiCheckpoints {
+  completed: number;
+  aborted: number;
+  /** The newest completed checkpoint (0: none yet). */
+  lastCompletedId: number;
+  inFlight: number | null;
+  /** Trigger to durable of the newest completed checkpoint, ms. */
+  lastDurationMs: number;
+  restoredFrom: number | null;
+  rollbacks: number;
+  lastAbortReason: string | null;
 }
 
 /** Longest error message the page shows. */
@@ -215,7 +230,6 @@ export class UiView {
       const m = counters.get(h.host);
       return {
         host: h.host,
-        state: h.state,
         restarts: h.restarts,
         tasks: h.tasks,
         emitted: m?.emitted ?? 0,
@@ -223,9 +237,12 @@ export class UiView {
         acked: m?.acked ?? 0,
         failed: m?.failed ?? 0,
         queued: m?.queued ?? 0,
+        // Local mode's one host is this thread, listed as running until the end: once killed, it has stopped.
+        state: sample.status === 'killed' && h.state === 'running' ? 'stopped' : h.state,
         lastCrash: h.lastError === null ? null : clip(h.lastError),
       };
     });
+    const cp = s.checkpoints;
 
     return {
       seq: sample.seq,
@@ -241,6 +258,19 @@ export class UiView {
       edges,
       hosts,
       errorsDropped: s.errorsDropped,
+      checkpoints:
+        cp === undefined
+          ? null
+          : {
+              completed: cp.completed,
+              aborted: cp.aborted,
+              lastCompletedId: cp.lastCompletedId,
+              inFlight: cp.inFlight,
+              lastDurationMs: Math.round(cp.lastDurationMs * 1000) / 1000,
+              restoredFrom: cp.restoredFrom,
+              rollbacks: cp.rollbacks ?? 0,
+              lastAbortReason: cp.lastAbortReason === null ? null : clip(cp.lastAbortReason),
+            },
     };
   }
 

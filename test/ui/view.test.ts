@@ -77,6 +77,15 @@ describe('UiView', () => {
     expect(s.components[0]!.lastError!.message).toHaveLength(500);
   });
 
+  it("passes a checkpointing run's checkpoints on, and null for the others; a local run's host has stopped once it is killed", async () => {
+    const v = await view();
+    expect(v.update(sample(snapshot(1000, []))).checkpoints).toBeNull();
+    const checkpoints = { completed: 4, aborted: 1, lastCompletedId: 5, inFlight: 6, lastDurationMs: 12.500000001, lastEntries: 100, durationsMs: [10, 12.5], lastAbortReason: 'timed out after 60000 ms', restoredFrom: 1 };
+    const s = v.update({ ...sample({ ...snapshot(2000, []), checkpoints }), status: 'killed' });
+    expect(s.checkpoints).toEqual({ completed: 4, aborted: 1, lastCompletedId: 5, inFlight: 6, lastDurationMs: 12.5, restoredFrom: 1, rollbacks: 0, lastAbortReason: 'timed out after 60000 ms' });
+    expect(s.hosts.map((h) => h.state)).toEqual(['stopped']);
+  });
+
   it('keeps at most historySize chart points, oldest dropped first', async () => {
     const topology = await loadTopologyModule('test/ui/fixtures/ui-demo.ts');
     const v = new UiView({ id: 'r', topology, mode: 'local', plan: { hosts: [], strategy: 'even' } } as unknown as TopologyRun, true, 3);
