@@ -43,6 +43,11 @@ export interface Bolt extends CheckpointHooks {
    * writes that key's values. Emits from here are unanchored.
    */
   onTimer?(time: number, domain: TimeDomain): void;
+  /**
+   * Event time: the task's watermark advanced to `watermark` (after the
+   * event-time timers up to it fired). Emits from here are unanchored.
+   */
+  onWatermark?(watermark: number): void;
 }
 
 /** Anchors for an emit: one input tuple, several, or none (unanchored). */
@@ -86,6 +91,8 @@ export abstract class BasicBolt implements CheckpointHooks {
   notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
   /** A timer is due (see Bolt.onTimer); emits from here are unanchored. */
   onTimer?(time: number, domain: TimeDomain, collector: BasicOutputCollector): void;
+  /** The task's watermark advanced (see Bolt.onWatermark); emits from here are unanchored. */
+  onWatermark?(watermark: number, collector: BasicOutputCollector): void;
 }
 
 export interface BasicOutputCollector {

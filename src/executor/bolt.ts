@@ -38,6 +38,10 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
   selectors: (KeySelector | null)[] = [];
   /** Set when the topology checkpoints. */
   checkpointing: BoltCheckpointing | null = null;
+  /** Upstream tasks that carry event time (set by the host): the task's watermark waits for each. */
+  eventTimeInputs: readonly number[] = [];
+  private wmChannels: Map<number, { time: number; idle: boolean }> | null = null;
+  private taskWatermark = -Infinity;
   /** The checkpoint being aligned (0: none), and the channels its barrier came on. */
   private aligningId = 0;
   private barriersIn = 0;
@@ -101,8 +105,11 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     while (n < budget && (mb.size > 0 || this.replay !== null) && !this.paused && this.downstreamHasRoom()) {
       const input = this.replay !== null ? this.nextReplayed() : mb.shift();
       n++;
-      if (input.source === BARRIER_DESC) {
-        this.barrier(input);
+      // System tuples have negative stream indexes: barriers and watermarks stop here, ticks go on.
+      if (input.source.index < -1) {
+        if (input.source === BARRIER_DESC) this.barrier(input);
+        else if (this.aligning && this.seen![input.sourceTask] === 1) this.hold(input);
+        else this.watermark(input);
         continue;
       }
       if (this.aligning && this.seen![input.sourceTask] === 1) {
@@ -142,6 +149,57 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
       this.reportError(err);
       return 1;
     }
+  }
+
+  // --- event time ----------------------------------------------------------
+
+  /**
+   * A watermark from one input channel. The task's watermark is the least
+   * over the channels that carry event time and are not idle; when every
+   * one is idle, the greatest of them (idle channels move on with the
+   * processing clock, and nothing is coming on any). It never goes back.
+   * When it advances, event-time timers up to it fire, the bolt's
+   * onWatermark runs, and it goes downstream.
+   */
+  private watermark(w: Tuple): void {
+    const time = w.values[0] as number;
+    const idle = w.values[1] === 1;
+    const src = w.sourceTask;
+    let chans = this.wmChannels;
+    if (chans === null) {
+      chans = this.wmChannels = new Map(this.eventTimeInputs.map((t) => [t, { time: -Infinity, idle: false }]));
+    }
+    let c = chans.get(src);
+    if (c === undefined) chans.set(src, (c = { time: -Infinity, idle: false }));
+    if (time > c.time) c.time = time;
+    c.idle = idle;
+    let least = Infinity;
+    let most = -Infinity;
+    let allIdle = true;
+    for (const ch of chans.values()) {
+      if (ch.time > most) most = ch.time;
+      if (ch.idle) continue;
+      allIdle = false;
+      if (ch.time < least) least = ch.time;
+    }
+    // Every input idle: nothing is coming on any of them; follow the one furthest on (they move with the clock).
+    const next = allIdle ? most : least;
+    if (next > this.taskWatermark) {
+      this.taskWatermark = next;
+      const keyed = this.keyed.backend;
+      try {
+        if (keyed !== null) keyed.advanceWatermark(next);
+        this.bolt!.onWatermark?.(next);
+      } catch (err) {
+        this.reportError(err);
+      }
+    }
+    if (this.taskWatermark > -Infinity) this.forwardWatermark(this.taskWatermark, allIdle);
+  }
+
+  /** The task's event-time watermark (-Infinity until every event-time input sent one). */
+  get currentWatermark(): number {
+    return this.taskWatermark;
   }
 
   // --- checkpoints ---------------------------------------------------------
@@ -409,10 +467,12 @@ class BasicBoltAdapter implements Bolt, BasicOutputCollector {
     if (inner.notifyCheckpointComplete) this.notifyCheckpointComplete = (n) => inner.notifyCheckpointComplete!(n);
     if (inner.notifyCheckpointAborted) this.notifyCheckpointAborted = (n) => inner.notifyCheckpointAborted!(n);
     if (inner.onTimer) this.onTimer = (time, domain) => inner.onTimer!(time, domain, this);
+    if (inner.onWatermark) this.onWatermark = (wm) => inner.onWatermark!(wm, this);
   }
 
   snapshotState?: (n: number) => unknown;
   restoreState?: (s: RestoredState) => void | Promise<void>;
+  onWatermark?: (watermark: number) => void;
   notifyCheckpointComplete?: (n: number) => void | Promise<void>;
   notifyCheckpointAborted?: (n: number) => void | Promise<void>;
   onTimer?: (time: number, domain: TimeDomain) => void;

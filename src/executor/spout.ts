@@ -21,9 +21,75 @@ import {
 import type { HostLink, Message, OutStream, TrackBatch } from '../kernel/index.ts';
 import type { Spout, SpoutOutputCollector } from '../spout/index.ts';
 import type { CheckpointHooks } from '../state/index.ts';
+import type { WatermarkOptions } from '../topology/index.ts';
+import { SquallError } from '../errors/index.ts';
 import { PendingTrees } from './pending-trees.ts';
 import type { TopologyContext } from '../topology/index.ts';
 import { Tuple } from '../tuple/index.ts';
+
+/**
+ * The watermark of one spout task: the largest event time emitted less the
+ * bounded out-of-orderness. After idleTimeoutMs without an emit the task is
+ * idle: it says so (downstream stops waiting for it) and its watermark moves
+ * on with the processing clock from where it stood, so windows that no data
+ * will close still fire.
+ */
+class WatermarkGenerator {
+  private maxTs = -Infinity;
+  private readonly ooo: number;
+  private readonly idleTimeoutMs: number;
+  readonly intervalMs: number;
+  private readonly fieldByStream: number[] = [];
+  private readonly extract: ((values: readonly unknown[]) => number) | null;
+  nextAt = 0;
+  idle = false;
+  private lastActive: number;
+  private idleSince = 0;
+  private idleBase = -Infinity;
+
+  constructor(o: WatermarkOptions, streams: Map<string, OutStream>, now: number) {
+    this.ooo = o.maxOutOfOrdernessMs ?? 0;
+    this.idleTimeoutMs = o.idleTimeoutMs ?? 0;
+    this.intervalMs = o.intervalMs ?? 200;
+    this.extract = o.timestamp ?? null;
+    for (const st of streams.values()) this.fieldByStream[st.desc.index] = o.timestampField === undefined ? -1 : st.fields.indexOf(o.timestampField);
+    this.lastActive = now;
+  }
+
+  // in critical path: one field read and a compare per emit.
+  observe(stream: number, values: readonly unknown[]): void {
+    let t: number;
+    if (this.extract !== null) t = this.extract(values);
+    else {
+      const i = this.fieldByStream[stream] ?? -1;
+      if (i < 0) return;
+      const v = values[i];
+      t = typeof v === 'number' ? v : v instanceof Date ? v.getTime() : NaN;
+    }
+    if (t > this.maxTs) this.maxTs = t;
+  }
+
+  active(now: number): void {
+    this.lastActive = now;
+    this.idle = false;
+  }
+
+  resume(watermark: number): void {
+    this.maxTs = watermark + this.ooo;
+  }
+
+  /** The watermark now (the caller keeps it from going backwards). */
+  current(now: number): number {
+    const fromData = this.maxTs - this.ooo;
+    if (!this.idle && this.idleTimeoutMs > 0 && now - this.lastActive >= this.idleTimeoutMs) {
+      this.idle = true;
+      this.idleSince = now;
+      this.idleBase = fromData;
+    }
+    if (!this.idle) return fromData;
+    return Number.isFinite(this.idleBase) ? this.idleBase + (now - this.idleSince) : fromData;
+  }
+}
 
 /** Complete latency is measured on 1 tree in LATENCY_SAMPLE (a power of two): two clock reads per tree cost more than a null bolt's whole execute. */
 const LATENCY_SAMPLE = 8;
@@ -55,6 +121,9 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
   private idleMs = 0;
   /** performance.now() before which nextTuple is not called (idle backoff). */
   idleUntil = 0;
+  /** Event-time watermarks generated from the emits (set by the host; null: none). */
+  watermarks: WatermarkOptions | null = null;
+  private wm: WatermarkGenerator | null = null;
 
   constructor(
     taskId: number,
@@ -79,11 +148,28 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
   }
 
   async start(): Promise<void> {
+    const restoredWatermark = this.restore?.watermark ?? -Infinity;
     this.spout = await this.startInstance(this.factory, 'open', async (s) => {
       await this.restoreInto(s, this.context.taskIndex);
       await s.open(this.context, this);
     });
     this.afterStart();
+    if (this.watermarks !== null && (this.watermarks.timestampField !== undefined || this.watermarks.timestamp !== undefined)) {
+      this.wm = new WatermarkGenerator(this.watermarks, this.streams, this.host.clock.now());
+    }
+    // A restored run goes on from the checkpoint's watermark, sent before any tuple: nothing turns on time again.
+    if (Number.isFinite(restoredWatermark)) {
+      this.wm?.resume(restoredWatermark);
+      this.forwardWatermark(restoredWatermark, false);
+    }
+  }
+
+  /** Send a watermark: no tuple with an earlier event time follows from this task (later ones are late). */
+  emitWatermark(time: number): void {
+    if (typeof time !== 'number' || Number.isNaN(time)) {
+      throw new SquallError({ code: 'E_BAD_ARGUMENT', component: this.component, message: `spout '${this.component}' emitted watermark ${String(time)}; a watermark is a number of ms of event time` });
+    }
+    this.forwardWatermark(time, false);
   }
 
   protected hooks(): CheckpointHooks | null {
@@ -164,6 +250,7 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
   // in critical path: plain loops, no closures.
   private send(s: OutStream, values: unknown[], msgId: unknown, directTask: number): void {
     checkEmit(this.component, s, values);
+    if (this.wm !== null) this.wm.observe(s.desc.index, values);
     if (directTask < 0 && s.direct) throw notDirectError(this.component, s);
     const host = this.host;
     if (host.capture !== null) host.capture.record(this.component, s.id, this.taskId, values);
@@ -259,8 +346,20 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
         this.idleMs = 0;
       }
     }
+    if (this.wm !== null) this.tickWatermark(calls > 0);
     if (this.track.pending) work += this.track.flush();
     return work + calls;
+  }
+
+  /** Once a slice: send the watermark when its interval is up (one clock read). */
+  private tickWatermark(emitted: boolean): void {
+    const wm = this.wm!;
+    const now = this.host.clock.now();
+    if (emitted) wm.active(now);
+    if (now < wm.nextAt) return;
+    wm.nextAt = now + wm.intervalMs;
+    const time = wm.current(now);
+    this.forwardWatermark(Math.max(time, this.watermarkOut), wm.idle);
   }
 
   private flushImmediate(spout: Spout): number {

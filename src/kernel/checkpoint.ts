@@ -7,6 +7,9 @@
 import { KeyedStateBackend } from '../state/index.ts';
 import type { KeyedChanges } from '../state/index.ts';
 import type { Clock } from '../runtime/index.ts';
+import { fieldsHashBits } from '../grouping/index.ts';
+
+const ONE_FIELD = [0];
 
 /** A task's part of checkpoint n. */
 export interface TaskSnapshot {
@@ -18,6 +21,8 @@ export interface TaskSnapshot {
   readonly keyed: KeyedChanges | null;
   /** The serialized value snapshotState returned (null: none, or no hook). */
   readonly operator: Uint8Array | null;
+  /** The last watermark the task sent (-Infinity: none). */
+  readonly watermark: number;
 }
 
 /** A task that could not take its part in checkpoint n. */
@@ -42,6 +47,8 @@ export interface TaskRestore {
   /** Every old task's serialized operator state, by the task index that wrote it. */
   readonly operator: readonly { readonly taskIndex: number; readonly value: Uint8Array }[];
   readonly previousParallelism: number;
+  /** Spouts: the watermark to go on from (this task's, or the least of the old tasks' when the parallelism changed); -Infinity: none. */
+  readonly watermark: number;
 }
 
 /** What a host tells the coordinator about checkpoints. */
@@ -70,6 +77,7 @@ export class KeyedHolder {
         maxParallelism: this.maxParallelism,
         now: () => clock.now(),
         schedule: (time, fn) => clock.after(Math.max(0, time - clock.now()), fn),
+        hashKey: (key) => fieldsHashBits([key], ONE_FIELD),
       });
       this.backend.onDue = () => this.onDue?.();
     }

@@ -7,7 +7,7 @@ import type { CheckpointHooks } from '../state/index.ts';
 import type { HostLink } from './host-link.ts';
 import { KeyedHolder } from './checkpoint.ts';
 import type { TaskRestore } from './checkpoint.ts';
-import { BARRIER_DESC, Tuple } from '../tuple/index.ts';
+import { BARRIER_DESC, Tuple, WATERMARK_DESC } from '../tuple/index.ts';
 import { Mailbox } from './mailbox.ts';
 import type { OutStream } from './outputs.ts';
 import { TrackOutbox } from './track-outbox.ts';
@@ -157,7 +157,7 @@ export abstract class Executor<M> {
     const info = this.host.taskInfo(this.taskId);
     this.host.checkpointEvent({
       t: 'ack',
-      snapshot: { checkpointId: n, taskId: this.taskId, component: this.component, taskIndex: info.taskIndex, keyed: keyedChanges, operator },
+      snapshot: { checkpointId: n, taskId: this.taskId, component: this.component, taskIndex: info.taskIndex, keyed: keyedChanges, operator, watermark: this.watermarkOut },
     });
   }
 
@@ -170,6 +170,20 @@ export abstract class Executor<M> {
   protected forwardBarrier(n: number): void {
     const targets = this.barrierTargets;
     for (let i = 0; i < targets.length; i++) this.host.deliver(targets[i]!, new Tuple([n], BARRIER_DESC, this.taskId));
+  }
+
+  /** The last watermark this task sent downstream, and whether it said idle. */
+  watermarkOut = -Infinity;
+  idleOut = false;
+
+  /** Send a watermark downstream (never backwards), in order with this task's tuples. */
+  protected forwardWatermark(time: number, idle: boolean): void {
+    if (time < this.watermarkOut || (time === this.watermarkOut && idle === this.idleOut)) return;
+    this.watermarkOut = time;
+    this.idleOut = idle;
+    const targets = this.barrierTargets;
+    const v = [time, idle ? 1 : 0];
+    for (let i = 0; i < targets.length; i++) this.host.deliver(targets[i]!, new Tuple(v, WATERMARK_DESC, this.taskId));
   }
 
   /** Checkpoint n is durable: commit hooks. */

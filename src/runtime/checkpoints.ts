@@ -26,6 +26,8 @@ export interface CheckpointMeta {
   readonly components: { readonly [id: string]: ComponentMeta };
   /** Wall-clock time the checkpoint completed (ms since the epoch), for people. */
   readonly completedAt: number;
+  /** The watermark each spout task had sent at its snapshot, by component and task index (event time only). */
+  readonly watermarks?: { readonly [component: string]: { readonly [taskIndex: string]: number } };
 }
 
 export interface ComponentMeta {
@@ -80,6 +82,7 @@ interface InFlight {
   readonly waiting: Set<number>;
   readonly operator: Set<string>;
   readonly keyed: Set<string>;
+  readonly watermarks: { [component: string]: { [taskIndex: string]: number } };
   entries: number;
   cancelTimeout: () => void;
   committing: boolean;
@@ -192,6 +195,7 @@ export class CheckpointCoordinator {
       waiting,
       operator: new Set(),
       keyed: new Set(),
+      watermarks: {},
       entries: 0,
       cancelTimeout: () => {},
       committing: false,
@@ -279,6 +283,9 @@ export class CheckpointCoordinator {
       c.operator.add(s.component);
       w.putOperator(s.component, s.taskIndex, s.operator);
     }
+    if (Number.isFinite(s.watermark) && this.options.topology.components.get(s.component)?.kind === 'spout') {
+      (c.watermarks[s.component] ??= {})[String(s.taskIndex)] = s.watermark;
+    }
   }
 
   private async complete(c: InFlight): Promise<void> {
@@ -337,7 +344,14 @@ export class CheckpointCoordinator {
         keyedBy: keyedBy(topology, def.id),
       };
     }
-    return { format: 1, topology: topology.name, maxParallelism: topology.config.maxParallelism, components, completedAt: Date.now() };
+    return {
+      format: 1,
+      topology: topology.name,
+      maxParallelism: topology.config.maxParallelism,
+      components,
+      completedAt: Date.now(),
+      ...(Object.keys(c.watermarks).length > 0 ? { watermarks: c.watermarks } : {}),
+    };
   }
 }
 
@@ -435,7 +449,14 @@ export async function loadRestore(store: StateStore, topology: Topology, plan: P
           keyed.push({ keyGroup: b.keyGroup, keys: [...b.keys], values: b.values.map((v) => v.slice()) });
         }
       }
-      out.set(tasks[i]!, { checkpointId: point.id, keyed, operator, previousParallelism: c.parallelism });
+      const marks = point.meta.watermarks?.[def.id];
+      let watermark = -Infinity;
+      if (marks !== undefined) {
+        const own = marks[String(i)];
+        // The same tasks: each goes on from its own; another parallelism: from the least, so nothing turns late.
+        watermark = tasks.length === c.parallelism && own !== undefined ? own : Math.min(...Object.values(marks));
+      }
+      out.set(tasks[i]!, { checkpointId: point.id, keyed, operator, previousParallelism: c.parallelism, watermark });
     }
   }
   return out;

@@ -123,11 +123,13 @@ export class Host implements HostLink {
           const maxPending = Number(context.config['maxSpoutPending']);
           const idleMax = Number(context.config['spoutIdleMaxMs']);
           const s = new SpoutExecutor(taskId, def.id, this, def.factory as () => Spout, context, outputs, maxPending, idleMax, capacity);
+          s.watermarks = def.watermarks;
           this.spouts.push(s);
           exec = s as Executor<unknown>;
         } else {
           const b = new BoltExecutor(taskId, def.id, this, def.factory as () => Bolt | BasicBolt, context, outputs, capacity);
           b.selectors = this.keySelectors(def.id);
+          b.eventTimeInputs = eventTimeInputs(topology, plan, def.id);
           if (topology.config.checkpointIntervalMs > 0) {
             b.checkpointing = {
               inputChannels: upstreamTasks(topology, plan, def.id).length,
@@ -398,5 +400,29 @@ export function upstreamTasks(topology: Topology, plan: Plan, component: string)
   const def = topology.components.get(component)!;
   const tasks = new Set<number>();
   for (const input of def.inputs) for (const t of plan.componentTasks.get(input.component) ?? []) tasks.add(t);
+  return [...tasks];
+}
+
+/** Components that carry event time: spouts with watermarks, and every bolt downstream of one. */
+export function eventTimeComponents(topology: Topology): Set<string> {
+  const out = new Set<string>();
+  for (const def of topology.components.values()) if (def.kind === 'spout' && def.watermarks !== null) out.add(def.id);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const def of topology.components.values()) {
+      if (out.has(def.id) || !def.inputs.some((i) => out.has(i.component))) continue;
+      out.add(def.id);
+      grew = true;
+    }
+  }
+  return out;
+}
+
+/** The upstream tasks whose watermarks a bolt's watermark waits for. */
+function eventTimeInputs(topology: Topology, plan: Plan, component: string): number[] {
+  const carriers = eventTimeComponents(topology);
+  const def = topology.components.get(component)!;
+  const tasks = new Set<number>();
+  for (const input of def.inputs) if (carriers.has(input.component)) for (const t of plan.componentTasks.get(input.component) ?? []) tasks.add(t);
   return [...tasks];
 }

@@ -1,9 +1,11 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ackerTaskFor } from '../acker/index.ts';
-import { BARRIER_DESC, Tuple } from '../tuple/index.ts';
+import { BARRIER_DESC, Tuple, WATERMARK_DESC } from '../tuple/index.ts';
 
 /** The stream index a checkpoint barrier crosses threads with (no stream of a topology has it). */
 const BARRIER_INDEX = 0xfffffffe;
+/** And an event-time watermark (BARRIER_INDEX - 1: every system index sits above the topology's). */
+const WATERMARK_INDEX = 0xfffffffd;
 import type { StreamDesc } from '../tuple/index.ts';
 import { invariant, SquallError } from '../errors/index.ts';
 import { TrackBatch, TRACK_FAIL, TRACK_WORDS } from '../kernel/index.ts';
@@ -136,7 +138,7 @@ export class Transport implements BatchSink {
     const link = this.links[this.hostOfTask[task]!]!;
     if (msg instanceof Tuple) {
       if (link.port === null) return; // peer down: lost in flight, its tree times out and replays
-      const index = msg.source === BARRIER_DESC ? BARRIER_INDEX : msg.source.index;
+      const index = msg.source.index >= 0 ? msg.source.index : msg.source === BARRIER_DESC ? BARRIER_INDEX : WATERMARK_INDEX;
       link.encoder.addTracked(task, msg.sourceTask, index, msg.values, msg.rootLo, msg.rootHi, msg.idLo, msg.idHi, msg.more);
       link.credits[task]!--;
     } else if (msg instanceof TrackBatch) {
@@ -254,7 +256,7 @@ export class Transport implements BatchSink {
 
   // BatchSink: records of a batch from `this.from`, in order.
   tuple(target: number, sourceTask: number, streamIndex: number, values: unknown[], rootLo: number, rootHi: number, idLo: number, idHi: number, more: number[] | null): void {
-    const desc = streamIndex === BARRIER_INDEX ? BARRIER_DESC : this.streams[streamIndex]!;
+    const desc = streamIndex < WATERMARK_INDEX ? this.streams[streamIndex]! : streamIndex === BARRIER_INDEX ? BARRIER_DESC : WATERMARK_DESC;
     const exec = this.local.deliverLocal(target, new Tuple(values, desc, sourceTask, rootLo, rootHi, idLo, idHi, more));
     const link = this.from!;
     if (link.owed[target]!++ === 0) link.owedTasks.push(exec);

@@ -72,4 +72,11 @@ export interface SpoutOutputCollector {
   reportError(error: unknown): void;
   /** The number of this task's tuple trees in flight. */
   readonly pending: number;
+  /**
+   * Event time: no tuple with an earlier event time follows from this task
+   * (one that does is late downstream). For spouts that track event time
+   * themselves (per partition, say); declare the spout with `watermarks: {}`
+   * so that bolts wait for it. Never goes backwards (an earlier one is ignored).
+   */
+  emitWatermark(time: number): void;
 }

@@ -106,7 +106,12 @@ export interface KeyedStateContext {
   readonly timers: TimerService;
   /** Every key with state in this task, for `state` (a copy). */
   keys(state: string): string[];
-  /** Run `fn` with `key` as the current key (e.g. to read or clear another key's state from a tick). */
+  /**
+   * Run `fn` with `key` as the current key (e.g. to read or clear another
+   * key's state from a tick). A key this task has not seen is placed in the
+   * key group a one-string-field key of that value has (what an unkeyed
+   * operator keeping its state under one fixed key needs).
+   */
   withKey<R>(key: string, fn: () => R): R;
 }
 

@@ -84,6 +84,8 @@ export interface KeyedStateBackendOptions {
   now(): number;
   /** Ask the clock to call back at `time` (processing time); returns a cancel. */
   schedule(time: number, fn: () => void): () => void;
+  /** The hash of a key given as a string (withKey of a key this task has not seen): as the fields grouping hashes one string field. */
+  hashKey?: (key: string) => number;
 }
 
 export class KeyedStateBackend implements KeyedStateContext {
@@ -161,7 +163,10 @@ export class KeyedStateBackend implements KeyedStateContext {
   }
 
   withKey<R>(key: string, fn: () => R): R {
-    const kg = this.keyGroups.get(key);
+    let kg = this.keyGroups.get(key);
+    if (kg === undefined && typeof key === 'string' && this.options.hashKey !== undefined) {
+      kg = keyGroupOf(this.options.hashKey(key), this.options.maxParallelism);
+    }
     if (kg === undefined) {
       throw new SquallError({
         code: 'E_STATE_NO_KEY',

@@ -1,3 +1,4 @@
+import type { WatermarkOptions } from './types.ts';
 import { isBasicBolt } from '../bolt/index.ts';
 import { SquallError } from '../errors/index.ts';
 import type { CustomGrouping, GroupingSpec } from '../grouping/index.ts';
@@ -20,6 +21,11 @@ export interface ComponentOptions {
   resources?: ResourceHints;
 }
 
+export interface SpoutOptions extends ComponentOptions {
+  /** Event-time watermarks generated from what the spout emits (see WatermarkOptions). */
+  watermarks?: WatermarkOptions;
+}
+
 export interface BoltOptions extends ComponentOptions {
   /** Deliver a tick tuple to every task of this bolt this often (ms). */
   tickFrequencyMs?: number;
@@ -29,7 +35,7 @@ interface PendingComponent {
   id: string;
   kind: 'spout' | 'bolt';
   factory: SpoutFactory | BoltFactory;
-  options: BoltOptions;
+  options: BoltOptions & SpoutOptions;
   inputs: InputDef[];
 }
 
@@ -91,7 +97,7 @@ export class TopologyBuilder {
    * Add a spout. The declarer it returns exists so that a spout wired by
    * mistake is caught at build (E_SPOUT_INPUT): spouts take no inputs.
    */
-  setSpout(id: string, factory: SpoutFactory, options: ComponentOptions = {}): InputDeclarer {
+  setSpout(id: string, factory: SpoutFactory, options: SpoutOptions = {}): InputDeclarer {
     const inputs: InputDef[] = [];
     this.pending.push({ id, kind: 'spout', factory, options, inputs });
     return new InputDeclarer(inputs);
@@ -122,12 +128,38 @@ export class TopologyBuilder {
         inputs: Object.freeze([...p.inputs]),
         streams: declaredStreams(p),
         resources: resolveResources(`${p.kind} '${p.id}'`, p.id, p.options.resources),
+        watermarks: p.kind === 'spout' && p.options.watermarks !== undefined ? checkWatermarks(p.id, p.options.watermarks) : null,
       });
+    }
+    for (const d of defs) {
+      const field = d.watermarks?.timestampField;
+      if (field !== undefined && ![...d.streams.values()].some((st) => st.fields.includes(field))) {
+        throw new SquallError({
+          code: 'E_BAD_CONFIG',
+          component: d.id,
+          message: `spout '${d.id}' watermarks: timestampField '${field}' is not a field of any stream it declares (${[...d.streams.values()].map((st) => `${st.id}: ${st.fields.join(', ')}`).join('; ')})`,
+        });
+      }
     }
     validateTopology(this.name, defs, mergedConfig);
     for (const d of defs) components.set(d.id, d);
     return Object.freeze({ name: this.name, components, config: Object.freeze(mergedConfig) });
   }
+}
+
+/** Check a spout's watermark options: a timestamp source, and non-negative numbers. */
+function checkWatermarks(id: string, w: WatermarkOptions): WatermarkOptions {
+  const bad = (message: string) =>
+    new SquallError({ code: 'E_BAD_CONFIG', component: id, message: `spout '${id}' watermarks: ${message}`, details: { key: 'watermarks' } });
+  if (w === null || typeof w !== 'object') throw bad('give an object such as { timestampField: "ts", maxOutOfOrdernessMs: 5000 }');
+  if (w.timestampField !== undefined && w.timestamp !== undefined) throw bad('give one of timestampField (a field name) and timestamp (a function of the values), not both (neither: the spout sends its own with collector.emitWatermark)');
+  if (w.timestamp !== undefined && typeof w.timestamp !== 'function') throw bad('timestamp must be a function (values) => ms');
+  for (const key of ['maxOutOfOrdernessMs', 'idleTimeoutMs', 'intervalMs'] as const) {
+    const v = w[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (key === 'intervalMs' && v === 0)) throw bad(`${key} must be a ${key === 'intervalMs' ? 'positive' : 'non-negative'} number of ms; got ${String(v)}`);
+  }
+  return Object.freeze({ ...w });
 }
 
 /** Make one throwaway instance and ask it for its streams. */

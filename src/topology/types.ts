@@ -31,6 +31,33 @@ export interface ComponentDef {
   readonly streams: ReadonlyMap<string, StreamDef>;
   /** What one task of this component needs; read by the resource-aware scheduler. */
   readonly resources: ComponentResources;
+  /** Spouts: event-time watermarks the runtime generates from what the spout emits (null: none). */
+  readonly watermarks: WatermarkOptions | null;
+}
+
+/**
+ * Event time at a spout: where each tuple's timestamp is, and how the
+ * spout's watermark follows it. With neither `timestampField` nor
+ * `timestamp`, the spout sends its own watermarks with
+ * `collector.emitWatermark(time)` (KafkaSpout does, per partition). See
+ * docs/windows.md.
+ */
+export interface WatermarkOptions {
+  /** The field holding each tuple's event time, in ms (a number, or a Date). */
+  readonly timestampField?: string;
+  /** Or a function of the tuple's values that returns its event time in ms. */
+  readonly timestamp?: (values: readonly unknown[]) => number;
+  /** Bounded out-of-orderness: the watermark trails the largest event time seen by this much (default 0). */
+  readonly maxOutOfOrdernessMs?: number;
+  /**
+   * A spout task that emits nothing for this long (processing time) is
+   * idle: it stops holding the watermark back, and its watermark moves on
+   * with the processing clock, so windows no data will close still fire.
+   * Default: never idle.
+   */
+  readonly idleTimeoutMs?: number;
+  /** How often the watermark is sent downstream, in ms of processing time (default 200). */
+  readonly intervalMs?: number;
 }
 
 /**

@@ -152,3 +152,11 @@ export const BARRIER_STREAM = '__barrier';
  * its channel; bolts never see it (the executor handles it).
  */
 export const BARRIER_DESC = new StreamDesc(SYSTEM_COMPONENT, BARRIER_STREAM, ['checkpoint'], -2);
+
+export const WATERMARK_STREAM = '__watermark';
+/**
+ * An event-time watermark: [time, idle (1 or 0)], from the task in
+ * sourceTask: no tuple with an earlier event time follows on this channel
+ * (those that do are late). Carried like a barrier; bolts never see it.
+ */
+export const WATERMARK_DESC = new StreamDesc(SYSTEM_COMPONENT, WATERMARK_STREAM, ['time', 'idle'], -3);
