@@ -3,7 +3,7 @@
  * topology from spouts and bolts, submit it, and watch it run.
  */
 export { TopologyBuilder, InputDeclarer, DEFAULT_CONFIG, ACKER_COMPONENT, loadTopologyModule } from './topology/index.ts';
-export type { BoltOptions, ComponentOptions, OutputDeclarer, Topology, TopologyConfig, TopologyContext } from './topology/index.ts';
+export type { BoltOptions, ComponentOptions, SpoutOptions, WatermarkOptions, OutputDeclarer, Topology, TopologyConfig, TopologyContext } from './topology/index.ts';
 export { BasicBolt, FailedError } from './bolt/index.ts';
 export type { Anchors, BasicOutputCollector, Bolt, OutputCollector } from './bolt/index.ts';
 export { ReplayingSpout, RetryQueue } from './spout/index.ts';

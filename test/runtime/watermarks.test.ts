@@ -161,3 +161,28 @@ describe('event-time watermarks', () => {
     await run2.kill({ waitMs: 0, checkpoint: false });
   });
 });
+
+describe('event-time watermarks across worker threads', () => {
+  it('watermarks cross threads, and idle spouts let the last windows fire: every key counted once', async () => {
+    const { loadTopologyModule } = await import('../../src/topology/index.ts');
+    const { eventOf, KEYS, PER_SPOUT } = await import('../fixtures/topologies/event-time.ts');
+    const captured: unknown[][] = [];
+    const t = await loadTopologyModule('test/fixtures/topologies/event-time.ts');
+    const run = await submit(t, { threads: 2, capture: { record: (component, _s, _t, values) => component === 'window' && captured.push([...values]) } });
+    const deadline = Date.now() + 30_000;
+    while (captured.length < KEYS && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      await run.refresh();
+    }
+    await run.kill({ waitMs: 0 });
+    const truth = new Map<string, number>();
+    for (let task = 0; task < 2; task++) {
+      for (let i = 0; i < PER_SPOUT; i++) {
+        const [k, ts] = eventOf(task, i);
+        if (ts < 1000) truth.set(k, (truth.get(k) ?? 0) + 1);
+      }
+    }
+    expect(captured.length).toBe(KEYS);
+    expect(new Map(captured.map((c) => [c[0], c[1]]))).toEqual(truth);
+  }, 60_000);
+});
