@@ -24,8 +24,12 @@ const marker = (offset: number, producerId: string, abort: boolean): Msg => ({
 const offsets = (ms: Msg[]) => ms.filter((m) => !m.isControlRecord).map((m) => Number(m.offset));
 
 describe('read_committed filtering of aborted transactions', () => {
-  it('is installed in place of kafkajs\'s own (squall\'s Kafka client loads before kafkajs)', () => {
+  it('is installed in place of kafkajs\'s own (squall\'s Kafka client loads before kafkajs)', async () => {
     expect(readCommittedFix).toBe(true);
+    // What kafkajs's batch.js calls is the fix, for consumers made with kafkajs directly too.
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    expect(require('kafkajs/src/consumer/filterAbortedMessages.js')).toBe(filterAborted);
   });
 
   it('drops every aborted transaction\'s records when transactions of several producers interleave and the broker lists them out of first-offset order', () => {

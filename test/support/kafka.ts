@@ -4,11 +4,12 @@
  * setup's reason when there is no broker (never skips), and gives fresh topic names, an
  * admin client, and a reader of what is on a topic.
  */
+// squall's Kafka client first: it fixes kafkajs's read_committed filter as kafkajs loads (docs/exactly-once.md).
+import { createKafkaClient } from '../../src/kafka/index.ts';
 import kafkajs from 'kafkajs';
 import type { IHeaders } from 'kafkajs';
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
-import { createKafkaClient } from '../../src/kafka/index.ts';
 import type { KafkaAdminLike, KafkaClientOptions, ProducerRecord } from '../../src/kafka/index.ts';
 
 export interface ReadRecord {
