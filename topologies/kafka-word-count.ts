@@ -56,7 +56,7 @@
  * See {@link kafkaSecurityFromEnv}.
  */
 import { BasicBolt, SquallError, TopologyBuilder } from '../src/index.ts';
-import type { BasicOutputCollector, Bolt, OutputCollector, OutputDeclarer, Spout, SpoutOutputCollector, TopologyContext, Tuple } from '../src/index.ts';
+import type { BasicOutputCollector, Bolt, OutputCollector, OutputDeclarer, RestoredState, Spout, SpoutOutputCollector, TopologyContext, Tuple, ValueState } from '../src/index.ts';
 import { KafkaBolt, KafkaSpout, stringRecords } from '../src/kafka/index.ts';
 import type { KafkaClientOptions } from '../src/kafka/index.ts';
 
@@ -139,14 +139,29 @@ function topicsFrom(context: TopologyContext, key: 'input' | 'output', ignored: 
  */
 export class SentenceSpout implements Spout {
   private inner: KafkaSpout | undefined;
+  private restored: RestoredState | undefined;
 
   declareOutputFields(d: OutputDeclarer): void {
     d.declare(stringRecords.fields);
   }
+  /** Checkpoint mode: the restore comes before open(), where the KafkaSpout is made; it gets it then. */
+  restoreState(state: RestoredState): void {
+    this.restored = state;
+  }
   async open(context: TopologyContext, collector: SpoutOutputCollector): Promise<void> {
     const topics = topicsFrom(context, 'input', 'kafka.topics');
     this.inner = new KafkaSpout({ topics, client: kafkaSecurityFromEnv() });
+    if (this.restored !== undefined) this.inner.restoreState(this.restored);
     await this.inner.open(context, collector);
+  }
+  snapshotState(checkpointId: number): unknown {
+    return this.inner!.snapshotState(checkpointId);
+  }
+  notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    return this.inner!.notifyCheckpointComplete(checkpointId);
+  }
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.inner!.notifyCheckpointAborted(checkpointId);
   }
   nextTuple(): void {
     this.inner!.nextTuple();
@@ -181,6 +196,25 @@ export class SplitBolt extends BasicBolt {
   }
 }
 
+/**
+ * Running counts in keyed state (one ValueState per word): with checkpoints
+ * they survive a crash (topologies/kafka-word-count-exactly-once.ts).
+ */
+export class KeyedCountBolt extends BasicBolt {
+  private count!: ValueState<number>;
+  declareOutputFields(d: OutputDeclarer): void {
+    d.declare(['word', 'count', 'topic', 'src']);
+  }
+  override prepare(context: TopologyContext): void {
+    this.count = context.state.value<number>('count');
+  }
+  execute(input: Tuple, out: BasicOutputCollector): void {
+    const n = (this.count.get() ?? 0) + 1;
+    this.count.set(n);
+    out.emit([input.getString('word'), n, input.getValue(1), input.getValue(2)]);
+  }
+}
+
 /** Running counts, in memory: lost when the process stops (see the module comment). */
 export class CountBolt extends BasicBolt {
   private readonly counts = new Map<string, number>();
@@ -198,20 +232,37 @@ export class CountBolt extends BasicBolt {
 /** The KafkaBolt, writing to config `output`: key = word, value = count, headers `src`, `src-topic` and `run`. */
 export class CountSink implements Bolt {
   private inner: KafkaBolt | undefined;
+  private restored: RestoredState | undefined;
 
   declareOutputFields(_d: OutputDeclarer): void {}
+  /** Transactional mode: the restore (the write-ahead log of pending transactions) reaches the KafkaBolt before its prepare(). */
+  restoreState(state: RestoredState): void {
+    this.restored = state;
+  }
+  snapshotState(checkpointId: number): unknown {
+    return this.inner!.snapshotState(checkpointId);
+  }
+  notifyCheckpointComplete(checkpointId: number): Promise<void> | undefined {
+    return this.inner!.notifyCheckpointComplete(checkpointId);
+  }
+  notifyCheckpointAborted(checkpointId: number): Promise<void> | undefined {
+    return this.inner!.notifyCheckpointAborted(checkpointId);
+  }
   async prepare(context: TopologyContext, collector: OutputCollector): Promise<void> {
     const [topic] = topicsFrom(context, 'output', 'kafka.topic');
     const run = context.runId;
+    const idPrefix = context.config['transactional.idPrefix'];
     this.inner = new KafkaBolt({
       topic: topic!,
       client: kafkaSecurityFromEnv(),
+      ...(typeof idPrefix === 'string' && idPrefix !== '' ? { transactional: { idPrefix } } : {}),
       map: (t) => ({
         key: t.getString('word'),
         value: String(t.getNumber('count')),
         headers: { src: t.getString('src'), 'src-topic': t.getString('topic'), run },
       }),
     });
+    if (this.restored !== undefined) this.inner.restoreState(this.restored);
     await this.inner.prepare(context, collector);
   }
   execute(input: Tuple): void {
@@ -222,7 +273,8 @@ export class CountSink implements Bolt {
   }
 }
 
-const defaults: Record<string, unknown> = {
+/** The config every variant starts from: the environment's, which --set overrides. */
+export const defaults: Record<string, unknown> = {
   'kafka.brokers': env['SQUALL_KAFKA_BROKERS'] || '127.0.0.1:9092',
   input: env['SQUALL_KAFKA_INPUT'] || 'sentences',
   output: env['SQUALL_KAFKA_OUTPUT'] || 'word-counts',
