@@ -47,3 +47,6 @@ export type { ErrorCode, ErrorData } from './errors/index.ts';
 // What `squall describe` shows, from code (the CLI's own folder: only this file is loaded).
 export { describeTopology, formatDescription } from './cli/describe.ts';
 export type { ComponentDescription, TopologyDescription } from './cli/describe.ts';
+// Windows (docs/windows.md).
+export { WindowedBolt, tumbling, sliding, session, countWindow, globalWindow, countTrigger, eventTimeTrigger, validateWindowedBolt, WINDOW_RESULT_FIELDS, LATE_STREAM } from './window/index.ts';
+export type { FiringKind, TriggerAction, TriggerContext, WindowAggregate, WindowAssigner, WindowBounds, WindowLimits, WindowOptions, WindowResult, WindowStats, WindowTime, WindowTrigger } from './window/index.ts';

@@ -75,6 +75,10 @@ export type ErrorCode =
   | 'E_BAD_STATE'
   | 'E_HOST_START_TIMEOUT'
   | 'E_NOT_COMPLETED'
+  // windows (src/window, docs/windows.md)
+  | 'E_WINDOW_TIMEOUT'
+  | 'E_WINDOW_LIMIT'
+  | 'E_WINDOW_BAD_TIMESTAMP'
   // invariants: a bug in squall, never an operating error
   | 'E_INVARIANT';
 
