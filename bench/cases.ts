@@ -46,6 +46,13 @@ export const CASES: readonly BenchCase[] = [
     run: async (o) => (await import('./benchmarks/wordcount.ts')).wordcount(true, o),
   },
   {
+    name: 'wordcount-observed',
+    acking: true,
+    threads: 0,
+    unit: 'sentences fully acked, with --ui and --metrics served, a page open in Chromium, /metrics scraped every second',
+    run: async (o) => (await import('./benchmarks/wordcount-observed.ts')).wordcountObserved(o),
+  },
+  {
     name: 'wordcount',
     acking: false,
     threads: 0,
