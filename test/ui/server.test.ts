@@ -202,6 +202,24 @@ describe('serveUi', () => {
     for (const bad of ['abc', '70000', '-1', '1.5']) expect(() => parseUiPort(bad)).toThrow(expect.objectContaining({ code: 'E_BAD_ARGUMENT' }));
     const server = await start();
     await expect(serveUi(run!, { port: server.port })).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT', message: expect.stringContaining('in use') });
+    await expect(serveUi(run!, { port: 0, intervalMs: 10 })).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT' });
+  });
+
+  it('serves at most 32 live pages at once: the next gets 503 and E_UI_BUSY until one goes', async () => {
+    const server = await start();
+    const pages = await Promise.all(Array.from({ length: 32 }, () => fetch(`${server.url}events`)));
+    expect(pages.every((p) => p.status === 200)).toBe(true);
+    const busy = await fetch(`${server.url}events`);
+    expect(busy.status).toBe(503);
+    expect(await busy.json()).toMatchObject({ ok: false, error: { code: 'E_UI_BUSY' } });
+    await pages[0]!.body!.cancel();
+    let again = busy;
+    for (let i = 0; i < 50 && again.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      again = await fetch(`${server.url}events`);
+    }
+    expect(again.status).toBe(200);
+    await Promise.all([again, ...pages.slice(1)].map((p) => p.body!.cancel()));
   });
 });
 
