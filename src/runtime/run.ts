@@ -171,6 +171,7 @@ export class RunController extends RunLifecycle implements TopologyRun {
   /** Errors of the run itself (checkpoints, rollbacks), next to the hosts'. */
   private readonly runErrors = new ErrorLog();
   private rollingBack: Promise<void> | null = null;
+  private rollbackAgain = false;
   private rollbacks = 0;
 
   /** @internal use submit() */
@@ -305,32 +306,55 @@ export class RunController extends RunLifecycle implements TopologyRun {
       0,
       new SquallError({ code: 'E_HOST_CRASHED', details: { host: hostId }, message: `host ${hostId} crashed (${error}); rolling the topology back to its last completed checkpoint` }),
     );
-    if (this.rollingBack !== null || this.status === 'killed') return;
+    if (this.status === 'killed') return;
+    if (this.rollingBack !== null) {
+      // A host of the group the rollback is starting died: roll back once more when this one is done.
+      this.rollbackAgain = true;
+      return;
+    }
     this.rollingBack = this.rollback().finally(() => {
       this.rollingBack = null;
     });
   }
 
+  /**
+   * Stop every host and start them again restoring the last completed
+   * checkpoint. A host that dies while they start (or just after) makes it
+   * go round again, with a backoff; after MAX_ROLLBACK_ATTEMPTS in a row it
+   * gives up and says so.
+   */
   private async rollback(): Promise<void> {
-    this.rollbacks++;
     const coordinator = this.coordinator!;
-    await coordinator.stop();
-    await this.group.stop();
-    for (const r of this.group.reports()) this.retired.push(retire(r));
-    if (this.status === 'killed') return;
-    this.group = this.makeGroup(this.group.plan.hosts.length);
-    let failure: SquallError | null;
-    try {
-      const restore = await this.restorePoint(true);
-      failure = await this.group.start(this.active, restore);
-    } catch (err) {
-      failure = err instanceof SquallError ? err : new SquallError({ code: 'E_STATE_UNAVAILABLE', message: `rolling back failed: ${String(err)}` });
+    for (let attempt = 1; ; attempt++) {
+      this.rollbackAgain = false;
+      this.rollbacks++;
+      await coordinator.stop();
+      await this.group.stop();
+      for (const r of this.group.reports()) this.retired.push(retire(r));
+      if (this.status === 'killed') return;
+      this.group = this.makeGroup(this.group.plan.hosts.length);
+      let failure: SquallError | null;
+      try {
+        const restore = await this.restorePoint(true);
+        failure = await this.group.start(this.active, restore);
+      } catch (err) {
+        failure = err instanceof SquallError ? err : new SquallError({ code: 'E_STATE_UNAVAILABLE', message: `rolling back failed: ${String(err)}` });
+      }
+      if (failure === null && !this.rollbackAgain) {
+        coordinator.start();
+        return;
+      }
+      if (failure !== null) this.runErrors.report(CHECKPOINTS_COMPONENT, 0, failure);
+      if (attempt >= MAX_ROLLBACK_ATTEMPTS) {
+        this.runErrors.report(
+          CHECKPOINTS_COMPONENT,
+          0,
+          new SquallError({ code: 'E_HOST_CRASHED', details: { gaveUp: true }, message: `rolling back failed ${attempt} times in a row; gave up (the topology is stopped; kill it and see the errors above)` }),
+        );
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)).unref());
     }
-    if (failure !== null) {
-      this.runErrors.report(CHECKPOINTS_COMPONENT, 0, failure);
-      return;
-    }
-    coordinator.start();
   }
 
   /** The checkpoint a graceful kill takes: failures are reported, never fatal to the kill. */
@@ -535,6 +559,9 @@ export class RunController extends RunLifecycle implements TopologyRun {
     return this.group.settle();
   }
 }
+
+/** Rollbacks in a row that fail (a host dying again as they start) before the run gives up. */
+const MAX_ROLLBACK_ATTEMPTS = 10;
 
 /** The name the run's own checkpoint errors are reported under. */
 export const CHECKPOINTS_COMPONENT = '__checkpoints';

@@ -21,12 +21,43 @@ import { SENTENCES } from '../../topologies/word-count.ts';
 import { spawnCli } from '../cli/cli.ts';
 import type { Spawned } from '../cli/cli.ts';
 import { useKafka } from '../support/kafka.ts';
+import { submit } from '../../src/index.ts';
+import { loadTopologyModule } from '../../src/topology/index.ts';
 import { readCommitted } from '../support/kafka-txn.ts';
 
 const PARTITIONS = 4;
 const SENTENCE_COUNT = 12_000;
 const uid = () => nanoid(8).replace(/[^A-Za-z0-9]/g, 'x');
 const sentence = (i: number) => SENTENCES[(i * 7 + (i >> 3)) % SENTENCES.length]!;
+
+
+/** The whole output, read_committed, with every transaction ended: every input word once, each word's counts exactly 1..n. */
+async function verifyOutput(brokers: string[], output: string, total: number): Promise<void> {
+  // The whole output, read_committed, with every transaction ended.
+  const records = await readCommitted(brokers, output, 60_000);
+  expect(records, 'a transaction was left open on the output').not.toBeNull();
+  const bySrc = new Map<string, number>();
+  const countsOf = new Map<string, number[]>();
+  for (const r of records!) {
+    const src = r.headers['src']!;
+    bySrc.set(src, (bySrc.get(src) ?? 0) + 1);
+    const list = countsOf.get(r.key!) ?? [];
+    list.push(Number(r.value));
+    countsOf.set(r.key!, list);
+  }
+  const twice = [...bySrc].filter(([, n]) => n > 1);
+  expect(twice.slice(0, 5), 'input words counted more than once').toEqual([]);
+  expect(bySrc.size).toBe(total);
+  // The input topic says which src every word has: the same set.
+  const truth = new Map<string, number>();
+  for (let i = 0; i < SENTENCE_COUNT; i++) for (const w of words(sentence(i))) truth.set(w, (truth.get(w) ?? 0) + 1);
+  for (const [word, n] of truth) {
+    const counts = (countsOf.get(word) ?? []).sort((a, b) => a - b);
+    expect(counts.length, word).toBe(n);
+    expect(counts[counts.length - 1], word).toBe(n);
+    expect(new Set(counts).size, word).toBe(n);
+  }
+}
 
 describe('exactly-once Kafka word count, killed with SIGKILL mid-stream', () => {
   const kafka = useKafka();
@@ -98,34 +129,68 @@ describe('exactly-once Kafka word count, killed with SIGKILL mid-stream', () => 
       p = null;
       expect(end.code, end.stderr).toBe(0);
 
-      // The whole output, read_committed, with every transaction ended.
-      const records = await readCommitted(kafka.brokers, output, 60_000);
-      expect(records, 'a transaction was left open on the output').not.toBeNull();
-      const bySrc = new Map<string, number>();
-      const countsOf = new Map<string, number[]>();
-      for (const r of records!) {
-        const src = r.headers['src']!;
-        bySrc.set(src, (bySrc.get(src) ?? 0) + 1);
-        const list = countsOf.get(r.key!) ?? [];
-        list.push(Number(r.value));
-        countsOf.set(r.key!, list);
-      }
-      const twice = [...bySrc].filter(([, n]) => n > 1);
-      expect(twice.slice(0, 5), 'input words counted more than once').toEqual([]);
-      expect(bySrc.size).toBe(total);
-      // The input topic says which src every word has: the same set.
-      const truth = new Map<string, number>();
-      for (let i = 0; i < SENTENCE_COUNT; i++) for (const w of words(sentence(i))) truth.set(w, (truth.get(w) ?? 0) + 1);
-      for (const [word, n] of truth) {
-        const counts = (countsOf.get(word) ?? []).sort((a, b) => a - b);
-        expect(counts.length, word).toBe(n);
-        expect(counts[counts.length - 1], word).toBe(n);
-        expect(new Set(counts).size, word).toBe(n);
-      }
+      await verifyOutput(kafka.brokers, output, total);
       expect(srcOf(0, 0, 0)).toBe('0:0:0');
     } finally {
       if (p !== null) p.child.kill('SIGKILL');
       await watcher.disconnect();
+      await producer.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
+
+describe('exactly-once Kafka word count on 2 worker threads, a thread killed mid-run', () => {
+  const kafka = useKafka();
+
+  it('rolls back to the last checkpoint each time: every input word exactly once, exact counts', async () => {
+    const input = await kafka.createTopic('eo-thr-in', PARTITIONS);
+    const output = await kafka.createTopic('eo-thr-out', PARTITIONS);
+    const dir = mkdtempSync(join(tmpdir(), 'squall-eo-thr-'));
+    const topology = await loadTopologyModule('topologies/kafka-word-count-exactly-once.ts');
+    const config = {
+      'kafka.brokers': kafka.brokers.join(','),
+      input,
+      output,
+      'kafka.groupId': `squall-test-eo-thr-${uid()}`,
+      'kafka.sessionTimeoutMs': 6000,
+      'transactional.idPrefix': `squall-test-eo-thr-${uid()}`,
+      checkpointIntervalMs: 300,
+    };
+    const producer = createKafkaClient(kafka.clientOptions()).producer();
+    await producer.connect();
+    const total = await (async () => {
+      let t = 0;
+      for (let i = 0; i < SENTENCE_COUNT; i++) t += words(sentence(i)).length;
+      return t;
+    })();
+    const run = await submit(topology, { threads: 2, config, state: { dir } });
+    try {
+      for (let i = 0; i < SENTENCE_COUNT; i += 400) {
+        const records = Array.from({ length: Math.min(400, SENTENCE_COUNT - i) }, (_, k) => ({ key: String(i + k), value: sentence(i + k), partition: (i + k) % PARTITIONS }));
+        await producer.send([{ topic: input, records }]);
+        await new Promise((r) => setTimeout(r, 100));
+        // Kill a thread twice while the input is still arriving, once each.
+        if (i === 4_000 || i === 8_000) run.crashHost(i === 4_000 ? 0 : 1);
+      }
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        await run.refresh();
+        const m = run.metrics().components.find((c) => c.id === 'out')!;
+        if (m.executed >= total && (run.checkpoints()?.rollbacks ?? 0) >= 2) {
+          // Everything that reached the sink since the last rollback: wait for a checkpoint after it to commit it.
+          await run.checkpoint();
+          const records = await readCommitted(kafka.brokers, output, 10_000);
+          if (records !== null && new Set(records.map((r) => r.headers['src'])).size >= total) break;
+        }
+        if (Date.now() > deadline) throw new Error(`the output did not complete: ${JSON.stringify(run.checkpoints())}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(run.checkpoints()!.rollbacks).toBeGreaterThanOrEqual(2);
+      await run.kill({ waitMs: 0 });
+      await verifyOutput(kafka.brokers, output, total);
+    } finally {
+      if (run.status !== 'killed') await run.kill({ waitMs: 0 }).catch(() => {});
       await producer.disconnect();
       rmSync(dir, { recursive: true, force: true });
     }
