@@ -322,6 +322,11 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     if (input.settled !== 0) return;
     input.settled = SETTLED_FAILED;
     this.failed++;
+    // Checkpoint mode without ackers: only a rollback processes it again.
+    if (this.checkpointing !== null && this.ackers.length === 0 && !input.isTick) {
+      this.host.requestRollback(this.component, this.taskId, `failed by the bolt`);
+      return;
+    }
     if ((input.rootLo | input.rootHi) === 0) return;
     this.sendEach(input, TRACK_FAIL);
     this.track.flush();

@@ -30,6 +30,11 @@ export interface HostLink {
   /** Run a turn soon (outside a turn; inside one it is a no-op). */
   wakeUp(): void;
   reportError(component: string, task: number, error: unknown): void;
+  /**
+   * Checkpoint mode without ackers: a tuple failed, and nothing replays it;
+   * the run rolls back to its last checkpoint so it is processed again.
+   */
+  requestRollback(component: string, task: number, reason: string): void;
   /** Key groups of keyed state (config maxParallelism). */
   readonly maxParallelism: number;
   /** Where a task sits in its component. */

@@ -59,6 +59,8 @@ export interface HostOptions {
   restore?: ReadonlyMap<number, TaskRestore> | null;
   /** Tasks' parts of checkpoints, and declines: to the coordinator. */
   onCheckpoint?(event: CheckpointEvent): void;
+  /** A task asks for a rollback (checkpoint mode, a failed tuple). */
+  onRollback?(component: string, task: number, reason: string): void;
 }
 
 /**
@@ -200,6 +202,10 @@ export class Host implements HostLink {
 
   taskInfo(taskId: number): { readonly taskIndex: number } {
     return { taskIndex: this.options.plan.tasks[taskId]!.index };
+  }
+
+  requestRollback(component: string, task: number, reason: string): void {
+    this.options.onRollback?.(component, task, reason);
   }
 
   checkpointEvent(event: CheckpointEvent): void {

@@ -10,7 +10,7 @@ import type { HostReport } from './metrics.ts';
 import { wrapStartFailure } from './start-failure.ts';
 
 /** What the one in-process host needs: a Host's options, less what LocalHosts fills in itself. */
-export type LocalHostsOptions = Pick<HostOptions, 'topology' | 'plan' | 'runId' | 'clock' | 'random' | 'capture' | 'manual' | 'onCheckpoint'>;
+export type LocalHostsOptions = Pick<HostOptions, 'topology' | 'plan' | 'runId' | 'clock' | 'random' | 'capture' | 'manual' | 'onCheckpoint' | 'onRollback'>;
 
 /** Local mode: the one host of the plan, on this thread. */
 export class LocalHosts implements HostGroup {

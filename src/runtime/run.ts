@@ -173,6 +173,9 @@ export class RunController extends RunLifecycle implements TopologyRun {
   private rollingBack: Promise<void> | null = null;
   private rollbackAgain = false;
   private rollbacks = 0;
+  /** Rollbacks for failed tuples since a checkpoint last completed. */
+  private failureRollbacks = 0;
+  private completedAtLastFailure = -1;
 
   /** @internal use submit() */
   constructor(
@@ -225,7 +228,9 @@ export class RunController extends RunLifecycle implements TopologyRun {
         random: o.random ?? (o.seed !== undefined ? new SeededRandom(o.seed) : cryptoRandom),
         capture: o.capture ?? null,
         manual: o.stepping === 'manual',
-        ...(this.coordinator !== null ? { onCheckpoint: (e: CheckpointEvent) => this.coordinator!.onEvent(e) } : {}),
+        ...(this.coordinator !== null
+          ? { onCheckpoint: (e: CheckpointEvent) => this.coordinator!.onEvent(e), onRollback: (c: string, t: number, why: string) => this.taskFailed(c, t, why) }
+          : {}),
       });
     }
     return new WorkerHosts({
@@ -242,6 +247,7 @@ export class RunController extends RunLifecycle implements TopologyRun {
         ? {
             onCheckpoint: (e: CheckpointEvent) => this.coordinator!.onEvent(e),
             onCrash: (hostId: number, error: string) => this.hostCrashed(hostId, error),
+            onRollback: (c: string, t: number, why: string) => this.taskFailed(c, t, why),
           }
         : {}),
     });
@@ -312,6 +318,44 @@ export class RunController extends RunLifecycle implements TopologyRun {
       this.rollbackAgain = true;
       return;
     }
+    this.rollingBack = this.rollback().finally(() => {
+      this.rollingBack = null;
+    });
+  }
+
+  /**
+   * Checkpoint mode without ackers: a tuple failed at `component`, and only
+   * a rollback processes it again. After MAX_FAILURE_ROLLBACKS rollbacks
+   * with no checkpoint completed in between (a tuple that fails every
+   * time), the run stops rolling back for failures: it reports
+   * E_ROLLBACK_LIMIT, and failed tuples are dropped from then on.
+   */
+  private taskFailed(component: string, task: number, reason: string): void {
+    if (this.status === 'killed') return;
+    const completed = this.coordinator!.stats().completed;
+    if (completed !== this.completedAtLastFailure) {
+      this.completedAtLastFailure = completed;
+      this.failureRollbacks = 0;
+    }
+    if (this.failureRollbacks >= MAX_FAILURE_ROLLBACKS) {
+      this.runErrors.report(
+        CHECKPOINTS_COMPONENT,
+        task,
+        new SquallError({
+          code: 'E_ROLLBACK_LIMIT',
+          component,
+          message: `a tuple failed at '${component}' after ${MAX_FAILURE_ROLLBACKS} rollbacks with no checkpoint completed between them; failed tuples are now dropped (reported here): fix the bolt or the input, or run with ackers to replay single tuples`,
+        }),
+      );
+      return;
+    }
+    if (this.rollingBack !== null) return;
+    this.failureRollbacks++;
+    this.runErrors.report(
+      CHECKPOINTS_COMPONENT,
+      task,
+      new SquallError({ code: 'E_TUPLE_FAILED', component, message: `a tuple failed at '${component}' (${reason}); with ackers: 0 nothing replays it, so the topology rolls back to its last completed checkpoint` }),
+    );
     this.rollingBack = this.rollback().finally(() => {
       this.rollingBack = null;
     });
@@ -560,6 +604,8 @@ export class RunController extends RunLifecycle implements TopologyRun {
   }
 }
 
+/** Rollbacks for failed tuples without a checkpoint completing in between, before failed tuples are dropped. */
+const MAX_FAILURE_ROLLBACKS = 5;
 /** Rollbacks in a row that fail (a host dying again as they start) before the run gives up. */
 const MAX_ROLLBACK_ATTEMPTS = 10;
 

@@ -32,6 +32,8 @@ export interface WorkerHostsOptions {
    * restarting the one host.
    */
   onCrash?: (hostId: number, error: string) => void;
+  /** A task asked for a rollback (checkpoint mode, a failed tuple). */
+  onRollback?: (component: string, task: number, reason: string) => void;
 }
 
 /** How often hosts send their counters to the main thread. */
@@ -209,6 +211,9 @@ export class WorkerHosts implements HostGroup {
     switch (m.t) {
       case 'checkpoint-event':
         if (generation === slot.generation) this.options.onCheckpoint?.(m.event);
+        return;
+      case 'rollback':
+        if (generation === slot.generation) this.options.onRollback?.(m.component, m.task, m.reason);
         return;
       case 'ready':
         slot.ready = true;

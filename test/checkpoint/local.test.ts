@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { deserialize } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedStore, SimulatedClock, submit, TopologyBuilder } from '../../src/index.ts';
-import type { StateStore, TopologyRun } from '../../src/index.ts';
+import type { StateStore, TopologyRun, Tuple } from '../../src/index.ts';
 import { build, CorpusSpout, CountBolt, SplitBolt, trueCounts } from '../fixtures/topologies/stateful-word-count.ts';
 
 const dirs: string[] = [];
@@ -319,5 +319,59 @@ describe('barrier checkpoints, local mode', () => {
     await store.open();
     expect(await storedCounts(store, 3)).toEqual(trueCounts(total));
     await store.close();
+  });
+
+  it('checkpoint mode without ackers: a tuple that fails rolls the topology back to its last checkpoint, and the counts stay exact', async () => {
+    const dir = tempDir();
+    const total = 3_000;
+    let failures = 0;
+    class FailOnce extends CountBolt {
+      override execute(input: Tuple): void {
+        // The 5,000th word this task sees fails, once per run of this test.
+        if (failures === 0 && ++this.seen === 5_000) {
+          failures++;
+          throw new Error('a passing hiccup');
+        }
+        super.execute(input);
+      }
+      private seen = 0;
+    }
+    const b = new TopologyBuilder('fail-once');
+    b.setSpout('sentences', () => new CorpusSpout(), { parallelism: 2 });
+    b.setBolt('split', () => new SplitBolt(), { parallelism: 2 }).shuffleGrouping('sentences');
+    b.setBolt('count', () => new FailOnce(), { parallelism: 2 }).fieldsGrouping('split', ['word']);
+    const run = await submit(b.build({ ackers: 0, checkpointIntervalMs: 20, 'corpus.sentences': total }), { state: { dir } });
+    const deadline = Date.now() + 30_000;
+    while (!((run.checkpoints()!.rollbacks ?? 0) >= 1 && run.isDone()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(failures).toBe(1);
+    expect(run.checkpoints()!.rollbacks).toBe(1);
+    expect(run.metrics().errors.map((e) => e.code)).toContain('E_TUPLE_FAILED');
+    const id = await run.checkpoint();
+    await run.kill({ waitMs: 0, checkpoint: false });
+    const store = new EmbeddedStore({ dir });
+    await store.open();
+    expect(await storedCounts(store, id)).toEqual(trueCounts(total));
+    await store.close();
+  });
+
+  it('a tuple that fails every time stops the rollbacks after 5 with E_ROLLBACK_LIMIT, and the topology goes on', async () => {
+    const dir = tempDir();
+    class Poison extends CountBolt {
+      override execute(input: Tuple): void {
+        if (input.getString('word') === 'w7') throw new Error('poison');
+        super.execute(input);
+      }
+    }
+    const b = new TopologyBuilder('poison');
+    b.setSpout('sentences', () => new CorpusSpout(), { parallelism: 1 });
+    b.setBolt('split', () => new SplitBolt(), { parallelism: 1 }).shuffleGrouping('sentences');
+    b.setBolt('count', () => new Poison(), { parallelism: 1 }).fieldsGrouping('split', ['word']);
+    const run = await submit(b.build({ ackers: 0, checkpointIntervalMs: 1_000_000, 'corpus.sentences': 2_000 }), { state: { dir } });
+    const deadline = Date.now() + 30_000;
+    while (!run.metrics().errors.some((e) => e.code === 'E_ROLLBACK_LIMIT') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(run.checkpoints()!.rollbacks).toBe(5);
+    while (!run.isDone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(run.isDone()).toBe(true);
+    await run.kill({ waitMs: 0, checkpoint: false });
   });
 });

@@ -41,6 +41,7 @@ export default async function hostTask(init: HostInit): Promise<HostExit | null>
       capture,
       onError: (component, task, error) => errors.report(component, task, error),
       onCheckpoint: (event) => post({ t: 'checkpoint-event', event }),
+      onRollback: (component, task, reason) => post({ t: 'rollback', component, task, reason }),
       peers: init.peers,
     });
     host.setRestore(init.restore === null ? null : new Map(init.restore));

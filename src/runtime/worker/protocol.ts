@@ -46,7 +46,8 @@ export type FromHost =
   | { t: 'ready' }
   | { t: 'start-failed'; error: ErrorData; stack: string | undefined }
   | { t: 'report'; id: number | null; report: HostReport; captured: CaptureRecord[] | null }
-  | { t: 'checkpoint-event'; event: CheckpointEvent };
+  | { t: 'checkpoint-event'; event: CheckpointEvent }
+  | { t: 'rollback'; component: string; task: number; reason: string };
 
 /** What the host task resolves with when told to stop. */
 export interface HostExit {
