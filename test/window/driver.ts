@@ -4,7 +4,7 @@
  * set, advanceWatermark and fireProcessingTimers called by hand (what the
  * runtime does when a watermark advances or a timer falls due).
  */
-import type { KeyedStateBackend } from '../../src/state/index.ts';
+import { KeyedStateBackend } from '../../src/state/index.ts';
 import { prepareBolt, RecordingCollector, SimulatedClock, testTuple } from '../../src/testing/index.ts';
 import type { Tuple } from '../../src/index.ts';
 import { WindowedBolt } from '../../src/window/index.ts';
@@ -51,13 +51,22 @@ export class Driver {
         declareOutputFields: (d) => bolt.declareOutputFields(d),
         // Restore before prepare, as the runtime does: the keyed entries wait in the backend for the state's declaration.
         prepare: (ctx, col) => {
-          backend = ctx.state as KeyedStateBackend;
+          // The runtime's backend: withKey reaches a key not seen yet (an unkeyed window's), hashed as one string field.
+          backend = new KeyedStateBackend({
+            component: 'win',
+            maxParallelism: 128,
+            now: () => clock.now(),
+            schedule: (time, fn) => clock.after(Math.max(0, time - clock.now()), fn),
+            hashKey: (key) => hash([key]),
+          });
+          const own = backend;
+          ctx = Object.create(ctx, { state: { value: own } }) as typeof ctx;
           if (restoreFrom !== undefined) {
             const full = restoreFrom.backend.snapshot(true);
             for (let i = 0; i < full.keys.length; i++) backend.restore(full.keyGroups[i]!, [full.keys[i]!], [full.values[i]!]);
           }
           bolt.prepare(ctx, col);
-          backend.restored$();
+          own.restored$();
         },
         execute: () => {},
       },

@@ -45,7 +45,7 @@ const mod = (a: number, m: number): number => ((a % m) + m) % m;
 
 export class Model {
   readonly rows: Row[] = [];
-  readonly late: number[][] = [];
+  readonly late: unknown[][] = [];
   now = 0;
   wm = -Infinity;
   private readonly keys = new Map<string, KeyM>();
