@@ -161,8 +161,10 @@ interface CommonOptions<IN> {
 /**
  * Bounds on what a window task holds. Past one, the input that would cross
  * it is refused: reported once as E_WINDOW_LIMIT, counted in
- * stats().refused, and failed (ack mode: its spout replays it later, which
- * holds the stream back; checkpoint mode: it is dropped). See docs/windows.md.
+ * stats().refused; in ack mode it is failed (its spout replays it later,
+ * which holds the stream back), in checkpoint mode it is dropped (acked: a
+ * failure would roll the topology back into the same full window). See
+ * docs/windows.md.
  */
 export interface WindowLimits {
   /** Accumulators (key x slice, key x session, key x count pane) of this task. Default 1,000,000. */

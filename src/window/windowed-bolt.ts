@@ -427,12 +427,15 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
         new SquallError({
           code: 'E_WINDOW_LIMIT',
           component: this.context.componentId,
-          message: `windowed bolt '${this.context.componentId}' holds ${what}: inputs are refused (failed: replayed later in ack mode, dropped in checkpoint mode) until windows fire and free room; raise limits.${what.split(' ')[0]}, give the bolt more tasks, or shorten the windows`,
+          message: `windowed bolt '${this.context.componentId}' holds ${what}: inputs are refused (failed and replayed later in ack mode; dropped and counted in checkpoint mode) until windows fire and free room; raise limits.${what.split(' ')[0]}, give the bolt more tasks, or shorten the windows`,
           details: { ...this.s },
         }),
       );
     }
-    this.collector.fail(input);
+    // Ack mode: failed, so its spout replays it later (push back). Checkpoint mode: a failure would roll the
+    // whole topology back to replay the same input into the same full window, so it is dropped and counted.
+    if (this.ackMode) this.collector.fail(input);
+    else this.collector.ack(input);
     return true;
   }
 

@@ -101,6 +101,10 @@ describe('windowed bolt', () => {
     const d = await Driver.make({ window: tumbling(100), time: { field: 'ts' }, process: (_k, _w, els) => els.length, limits: { maxBufferedElements: 3 } }, { ackers: 0 });
     for (let i = 0; i < 5; i++) d.send('a', i, 0);
     expect(d.bolt.stats()).toMatchObject({ bufferedElements: 3, refused: 2 });
+    // Checkpoint mode drops (acks) what it refuses: a failure would roll the topology back into the same full window.
+    expect(d.collector.failed).toEqual([]);
+    expect(d.collector.acked.length).toBe(5);
+    expect(d.collector.errors.map((e) => (e as SquallError).code)).toEqual(['E_WINDOW_LIMIT']);
     d.watermark(99);
     expect(d.rows()).toEqual([{ key: 'a', start: 0, end: 100, result: 3, kind: 'on-time', version: 1 }]);
     expect(d.bolt.stats().bufferedElements).toBe(0);
