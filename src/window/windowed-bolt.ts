@@ -259,6 +259,16 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
     this.recount();
   }
 
+  /**
+   * Check the options against a topology config (the merged config of this
+   * component): E_WINDOW_TIMEOUT in ack mode when the window outlasts
+   * messageTimeoutMs (or a count window maxSpoutPending). For a submit-time
+   * check on an instance the builder made; prepare runs it too.
+   */
+  validate(config: Readonly<Record<string, unknown>>, component?: string): void {
+    validateWindowedBolt(config, this.options as WindowOptions, component);
+  }
+
   /** What this task holds and did: keys, panes (accumulators), buffered elements, versions, pending acks, firings, late and refused inputs. */
   stats(): WindowStats {
     return { ...this.s, firings: { ...this.s.firings } };

@@ -71,7 +71,9 @@ describe('windowed bolt', () => {
     expect(() => validateWindowedBolt({ ackers: 0, messageTimeoutMs: 30_000 }, opts)).not.toThrow();
     expect(() => validateWindowedBolt({ ackers: 1, maxSpoutPending: 100 }, { window: countWindow(80, 40), reduce: (a: unknown) => a })).toThrow(expect.objectContaining({ code: 'E_WINDOW_TIMEOUT', message: expect.stringMatching(/maxSpoutPending/) }));
     expect(() => validateWindowedBolt({ ackers: 1, messageTimeoutMs: 1_000 }, { window: session(5_000), aggregate: count })).toThrow(expect.objectContaining({ code: 'E_WINDOW_TIMEOUT' }));
-    // prepare runs the same check against the topology config
+    // the same check on an instance (submit time), and in prepare against the topology config
+    const { WindowedBolt } = await import('../../src/window/index.ts');
+    expect(() => new WindowedBolt(opts).validate({ ackers: 1, messageTimeoutMs: 30_000 }, 'hourly')).toThrow(expect.objectContaining({ code: 'E_WINDOW_TIMEOUT', component: 'hourly' }));
     await expect(Driver.make(opts, { ackers: 1, messageTimeoutMs: 30_000 })).rejects.toMatchObject({ code: 'E_WINDOW_TIMEOUT' });
   });
 
