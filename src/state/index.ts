@@ -57,3 +57,4 @@ export type { RedisStoreOptions } from './redis.ts';
 export { crc32, crc32Js, nativeCrc32 } from './crc32.ts';
 export { KeyedStateBackend, keyString, KEY_SEPARATOR } from './keyed.ts';
 export type { KeyedChanges, KeySelector, KeyedInput, KeyedStateBackendOptions, TimerFire } from './keyed.ts';
+export { encodeValue, decodeValue } from './value-codec.ts';

@@ -8,10 +8,10 @@
  * keys), so a checkpoint writes only those: incremental. Timers are keyed
  * state too (one entry per key with its due times).
  *
- * Store keys are `<state name>\u001f<key>`; values are node:v8's
- * serialization (structured clone). See docs/state.md.
+ * Store keys are `<state name>\u001f<key>`; values are encoded by
+ * value-codec.ts (plain values as JSON, anything else as node:v8's
+ * structured clone). See docs/state.md.
  */
-import { deserialize, serialize } from 'node:v8';
 import { SquallError } from '../errors/index.ts';
 import type {
   AggregatingState,
@@ -26,6 +26,7 @@ import type {
   ValueState,
 } from './api.ts';
 import { keyGroupOf } from './key-groups.ts';
+import { decodeValue, encodeValue } from './value-codec.ts';
 
 /** Separates the state name from the key in a store key. */
 export const KEY_SEPARATOR = '\u001f';
@@ -465,7 +466,7 @@ export class KeyedStateBackend implements KeyedStateContext {
         const e = slot.entries.get(key);
         out.keyGroups.push(this.keyGroups.get(key)!);
         out.keys.push(slot.name + KEY_SEPARATOR + key);
-        out.values.push(e === undefined ? null : serialize(e.value));
+        out.values.push(e === undefined ? null : encodeValue(e.value));
       }
       slot.dirty.clear();
     }
@@ -475,7 +476,7 @@ export class KeyedStateBackend implements KeyedStateContext {
         for (const [key, [kg, value]] of m) {
           out.keyGroups.push(kg);
           out.keys.push(name + KEY_SEPARATOR + key);
-          out.values.push(serialize(value));
+          out.values.push(encodeValue(value));
         }
       }
     }
@@ -490,7 +491,7 @@ export class KeyedStateBackend implements KeyedStateContext {
       if (cut < 0) continue;
       const name = sk.slice(0, cut);
       const key = sk.slice(cut + 1);
-      const value = deserialize(values[i]!) as unknown;
+      const value = decodeValue(values[i]!);
       this.keyGroups.set(key, keyGroup);
       if (name === TIMERS_STATE) {
         const pair = value as [number[], number[]];

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deserialize } from 'node:v8';
+import { decodeValue } from '../../src/state/index.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from '../../src/index.ts';
 import { spawnCli } from '../cli/cli.ts';
@@ -47,7 +47,7 @@ describe('squall run with checkpoints, killed with SIGKILL', () => {
     expect(latest!.id).toBe(report.checkpoints.lastCompletedId);
     const counts = new Map<string, number>();
     for await (const b of store.readKeyed(latest!.id, 'count', 0, 127)) {
-      for (let i = 0; i < b.keys.length; i++) counts.set(b.keys[i]!.split('\u001f')[1]!, deserialize(b.values[i]!) as number);
+      for (let i = 0; i < b.keys.length; i++) counts.set(b.keys[i]!.split('\u001f')[1]!, decodeValue(b.values[i]!) as number);
     }
     await store.close();
     expect(counts).toEqual(trueCounts(total));

@@ -8,7 +8,7 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deserialize } from 'node:v8';
+import { decodeValue } from '../../src/state/index.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedStore, SimulatedClock, submit, TopologyBuilder } from '../../src/index.ts';
 import type { StateStore, TopologyRun, Tuple } from '../../src/index.ts';
@@ -33,7 +33,7 @@ async function storedCounts(store: StateStore, id: number): Promise<Map<string, 
       const [state, word] = b.keys[i]!.split('\u001f') as [string, string];
       expect(state).toBe('count');
       expect(out.has(word)).toBe(false);
-      out.set(word, deserialize(b.values[i]!) as number);
+      out.set(word, decodeValue(b.values[i]!) as number);
     }
   }
   return out;

@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deserialize } from 'node:v8';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { decodeValue } from '../../src/state/index.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedStore, PostgresStore, RedisStore, SimulatedClock, submit } from '../../src/index.ts';
 import type { StateStore } from '../../src/index.ts';
@@ -53,7 +53,7 @@ async function storedCounts(make: () => StateStore): Promise<Map<string, number>
       for (let i = 0; i < b.keys.length; i++) {
         const word = b.keys[i]!.split('\u001f')[1]!;
         expect(out.has(word)).toBe(false);
-        out.set(word, deserialize(b.values[i]!) as number);
+        out.set(word, decodeValue(b.values[i]!) as number);
       }
     }
     return out;

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deserialize } from 'node:v8';
+import { decodeValue } from '../../src/state/index.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedStore, submit } from '../../src/index.ts';
 import type { StateStore, TopologyRun } from '../../src/index.ts';
@@ -29,7 +29,7 @@ async function storedCounts(store: StateStore, id: number): Promise<Map<string, 
     for (let i = 0; i < b.keys.length; i++) {
       const word = b.keys[i]!.split('\u001f')[1]!;
       expect(out.has(word)).toBe(false);
-      out.set(word, deserialize(b.values[i]!) as number);
+      out.set(word, decodeValue(b.values[i]!) as number);
     }
   }
   return out;

@@ -4,11 +4,10 @@
  * clock, the errors for misuse, and what a snapshot holds (only what
  * changed) and a restore gives back.
  */
-import { deserialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { BasicBolt, SimulatedClock, submit, TopologyBuilder } from '../../src/index.ts';
 import type { BasicOutputCollector, MapState, OutputDeclarer, ReducingState, TopologyContext, Tuple, ValueState, ListState, AggregatingState, TimeDomain } from '../../src/index.ts';
-import { KeyedStateBackend } from '../../src/state/index.ts';
+import { decodeValue, KeyedStateBackend } from '../../src/state/index.ts';
 import { FixedTupleSpout } from '../../src/spout/index.ts';
 
 function backend(clock = new SimulatedClock()) {
@@ -76,7 +75,7 @@ describe('keyed state backend', () => {
     on('c');
     v.clear();
     const second = b.snapshot(false);
-    const changes = new Map(second.keys.map((k, i) => [k, second.values[i] === null ? null : deserialize(second.values[i]!)]));
+    const changes = new Map(second.keys.map((k, i) => [k, second.values[i] === null ? null : decodeValue(second.values[i]!)]));
     expect(changes).toEqual(new Map([['v\u001fb', 1], ['v\u001fc', null]]));
     // Restore the full state into a fresh backend: entries wait for their state's declaration.
     const full = b.snapshot(true);
