@@ -48,6 +48,13 @@ export interface Bolt extends CheckpointHooks {
    * event-time timers up to it fired). Emits from here are unanchored.
    */
   onWatermark?(watermark: number): void;
+  /**
+   * Check the config this bolt will run with (the topology's, with the
+   * component's and the submit's overrides), when the topology is
+   * submitted; throw a SquallError that says which setting to change. Called
+   * on a throwaway instance, like declareOutputFields.
+   */
+  validate?(config: Readonly<Record<string, unknown>>, componentId: string): void;
 }
 
 /** Anchors for an emit: one input tuple, several, or none (unanchored). */
@@ -91,6 +98,8 @@ export abstract class BasicBolt implements CheckpointHooks {
   notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
   /** A timer is due (see Bolt.onTimer); emits from here are unanchored. */
   onTimer?(time: number, domain: TimeDomain, collector: BasicOutputCollector): void;
+  /** Check the config at submit (see Bolt.validate). */
+  validate?(config: Readonly<Record<string, unknown>>, componentId: string): void;
   /** The task's watermark advanced (see Bolt.onWatermark); emits from here are unanchored. */
   onWatermark?(watermark: number, collector: BasicOutputCollector): void;
 }

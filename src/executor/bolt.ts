@@ -70,6 +70,7 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
   }
 
   async start(): Promise<void> {
+    const restoredWatermark = this.restore?.watermark ?? -Infinity;
     const made = (): Bolt => {
       const b = this.factory();
       return isBasicBolt(b) ? new BasicBoltAdapter(b) : b;
@@ -84,6 +85,12 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
       keyed.onTimer = (time: number, domain: TimeDomain) => bolt.onTimer!(time, domain);
     }
     this.afterStart();
+    // A restored task goes on from its checkpointed watermark before any input: what was late stays late.
+    if (Number.isFinite(restoredWatermark)) {
+      this.taskWatermark = restoredWatermark;
+      keyed?.advanceWatermark(restoredWatermark);
+      this.forwardWatermark(restoredWatermark, false);
+    }
   }
 
   protected hooks(): CheckpointHooks | null {

@@ -47,7 +47,7 @@ export interface TaskRestore {
   /** Every old task's serialized operator state, by the task index that wrote it. */
   readonly operator: readonly { readonly taskIndex: number; readonly value: Uint8Array }[];
   readonly previousParallelism: number;
-  /** Spouts: the watermark to go on from (this task's, or the least of the old tasks' when the parallelism changed); -Infinity: none. */
+  /** The watermark to go on from (this task's, or the least of the old tasks' when the parallelism changed); -Infinity: none. */
   readonly watermark: number;
 }
 

@@ -26,7 +26,7 @@ export interface CheckpointMeta {
   readonly components: { readonly [id: string]: ComponentMeta };
   /** Wall-clock time the checkpoint completed (ms since the epoch), for people. */
   readonly completedAt: number;
-  /** The watermark each spout task had sent at its snapshot, by component and task index (event time only). */
+  /** The watermark each task had sent at its snapshot, by component and task index (event time only). */
   readonly watermarks?: { readonly [component: string]: { readonly [taskIndex: string]: number } };
 }
 
@@ -283,7 +283,7 @@ export class CheckpointCoordinator {
       c.operator.add(s.component);
       w.putOperator(s.component, s.taskIndex, s.operator);
     }
-    if (Number.isFinite(s.watermark) && this.options.topology.components.get(s.component)?.kind === 'spout') {
+    if (Number.isFinite(s.watermark)) {
       (c.watermarks[s.component] ??= {})[String(s.taskIndex)] = s.watermark;
     }
   }

@@ -188,6 +188,7 @@ export class RunController extends RunLifecycle implements TopologyRun {
     const config: TopologyConfig = { ...topology.config, ...(options.config ?? {}) };
     validateConfig(config);
     const frozen: Topology = Object.freeze({ ...topology, config: Object.freeze(config) });
+    validateBolts(frozen);
     // Worker threads load the module and apply the mocks themselves.
     this.topology = threads > 0 ? frozen : withMocks(frozen, options.mocks ?? {});
     this.active = options.active ?? true;
@@ -608,6 +609,24 @@ export class RunController extends RunLifecycle implements TopologyRun {
 const MAX_FAILURE_ROLLBACKS = 5;
 /** Rollbacks in a row that fail (a host dying again as they start) before the run gives up. */
 const MAX_ROLLBACK_ATTEMPTS = 10;
+
+/**
+ * Let each bolt check the config it will run with (Bolt.validate): a
+ * windowed bolt whose window outlasts messageTimeoutMs, say. On a
+ * throwaway instance, as the builder makes one to read the streams.
+ */
+function validateBolts(topology: Topology): void {
+  for (const def of topology.components.values()) {
+    if (def.kind !== 'bolt') continue;
+    let instance: { validate?: (config: Readonly<Record<string, unknown>>, id: string) => void };
+    try {
+      instance = (def.factory as () => typeof instance)();
+    } catch {
+      continue; // the factory's own error comes, with its code, when the task starts
+    }
+    if (typeof instance?.validate === 'function') instance.validate({ ...topology.config, ...def.config }, def.id);
+  }
+}
 
 /** The name the run's own checkpoint errors are reported under. */
 export const CHECKPOINTS_COMPONENT = '__checkpoints';

@@ -6,6 +6,7 @@ import { SeededRandom, SimulatedClock } from '../runtime/index.ts';
 import type { Clock, RandomSource } from '../runtime/index.ts';
 import { DEFAULT_CONFIG } from '../topology/index.ts';
 import { KeyedStateBackend } from '../state/index.ts';
+import { fieldsHashBits } from '../grouping/index.ts';
 import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
 import { DEFAULT_STREAM, Tuple } from '../tuple/index.ts';
 
@@ -342,6 +343,7 @@ export function testContext(component: Declaring, options: TestContextOptions = 
         maxParallelism: config.maxParallelism,
         now: () => clock.now(),
         schedule: (time, fn) => clock.after(Math.max(0, time - clock.now()), fn),
+        hashKey: (key) => fieldsHashBits([key], [0]),
       });
       return state;
     },

@@ -149,8 +149,8 @@ describe('event-time watermarks', () => {
     fired.length = 0;
     const store = new EmbeddedStore({ dir });
     await store.open();
-    // Each spout task's last watermark is in the checkpoint: a's largest event time 300, b's 400.
-    expect((await store.latest())!.metadata['watermarks']).toEqual({ a: { '0': 300 }, b: { '0': 400 } });
+    // Each task's last watermark is in the checkpoint: a's largest event time 300, b's 400, and the bolts' the least of them.
+    expect((await store.latest())!.metadata['watermarks']).toEqual({ a: { '0': 300 }, b: { '0': 400 }, window: { '0': 300, '1': 300 }, sink: { '0': 300 } });
     await store.close();
     // The second run restores: timers fired already are gone from the state, and the watermark starts at 300.
     gateA.open = 0;
