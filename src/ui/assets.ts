@@ -520,7 +520,8 @@ export const PAGE_JS = String.raw`(function () {
       body: JSON.stringify(body)
     }).then(function (res) {
       return res.json().then(function (reply) {
-        if (reply.ok) say(c.label + ': done' + (reply.result && reply.result.status ? ' (' + reply.result.status + ')' : ''));
+        if (reply.ok && c.op === 'kill') say('Kill: the run is stopping; it ends once its trees in flight are done');
+        else if (reply.ok) say(c.label + ': done' + (reply.result && reply.result.status ? ' (' + reply.result.status + ')' : ''));
         else say(c.label + ' refused: ' + reply.error.code + ': ' + reply.error.message, true);
       });
     }).catch(function (err) { say(c.label + ' failed: ' + err, true); });

@@ -230,6 +230,7 @@ describe('the web view in Chromium', () => {
     await page.click('#control-kill');
     const r = await cli.done;
     expect(r.code, r.stderr).toBe(0);
+    expect(await page.textContent('#message')).toContain('Kill: the run is stopping');
     await page.waitForFunction(() => document.getElementById('status')!.textContent === 'ended', undefined, { timeout: 10_000 });
     expect(await page.isDisabled('#control-activate')).toBe(true);
     const report = JSON.parse(r.stdout) as {
