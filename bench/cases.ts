@@ -68,6 +68,15 @@ export const CASES: readonly BenchCase[] = [
       run: async (o) => (await import('./benchmarks/wordcount-checkpoint.ts')).wordcountCheckpoint(checkpoint, o),
     }),
   ),
+  ...[false, true].map(
+    (windows): BenchCase => ({
+      name: windows ? 'windowed-count' : 'keyed-count',
+      acking: false,
+      threads: 0,
+      unit: windows ? 'events counted in 1-minute event-time windows (10,000 keys)' : 'events counted per key in ValueState (10,000 keys)',
+      run: async (o) => (await import('./benchmarks/windowed-count.ts')).windowedCount(windows, o),
+    }),
+  ),
   {
     name: 'wordcount-bare-loop',
     threads: 0,

@@ -40,6 +40,8 @@ const TARGET_KAFKA_RATIO = 0.8;
 const TARGET_CHECKPOINT_RATIO = 0.9;
 /** Target for word count watched (web view with a page open, /metrics scraped) over the same without: the issue's. */
 const TARGET_OBSERVED_RATIO = 0.97;
+/** Target for the windowed count over the same count without windows. */
+const TARGET_WINDOW_RATIO = 0.8;
 /** Other processes using more than this many cores during a window make its figures suspect. */
 const BUSY_CORES = 0.2;
 
@@ -91,6 +93,7 @@ const constNullAcked = find('const-null', 0, true)?.tuplesPerSec;
 const speedup = ratioOf(find('cpu-heavy', 2), find('cpu-heavy', 1));
 const kafkaRatio = ratioOf(find('kafka-pipeline', 0), find('kafka-bare-loop', 0));
 const checkpointRatio = ratioOf(find('wordcount-checkpoint', 0), find('wordcount-stateful', 0));
+const windowRatio = ratioOf(find('windowed-count', 0), find('keyed-count', 0));
 const observedRatio = ratioOf(find('wordcount-observed', 0), find('wordcount', 0, true));
 
 if (values.json) {
@@ -100,6 +103,7 @@ if (values.json) {
   if (speedup !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', cpuHeavySpeedup2v1: speedup })}\n`);
   if (kafkaRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', kafkaVsBareLoop: kafkaRatio })}\n`);
   if (checkpointRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', checkpointVsNone: checkpointRatio })}\n`);
+  if (windowRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', windowedVsKeyedCount: windowRatio })}\n`);
   if (observedRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', wordcountObservedVsPlain: observedRatio })}\n`);
 } else {
   printTable();

@@ -141,10 +141,18 @@ export class KeyedStateBackend implements KeyedStateContext {
   }
 
   private resolve(): void {
-    const sel = this.selector!;
-    const values = this.input!.values;
-    this.key = keyString(values, sel.fieldIndexes);
-    this.keyGroup = keyGroupOf(sel.hash(values), this.options.maxParallelism);
+    this.key = keyString(this.input!.values, this.selector!.fieldIndexes);
+  }
+
+  /** The current key's group: hashed from the input only when first needed (a write to a key this task has not written). */
+  private groupOf(): number {
+    if (this.keyGroup < 0) this.keyGroup = keyGroupOf(this.selector!.hash(this.input!.values), this.options.maxParallelism);
+    return this.keyGroup;
+  }
+
+  /** Remember the current key's group, for snapshots, the first time the key is written. */
+  private remember(key: string): void {
+    if (!this.keyGroups.has(key)) this.keyGroups.set(key, this.groupOf());
   }
 
   /** The current key and its group, or E_STATE_NO_KEY. */
@@ -159,7 +167,6 @@ export class KeyedStateBackend implements KeyedStateContext {
         });
       }
     }
-    this.keyGroups.set(this.key!, this.keyGroup);
     return this.key!;
   }
 
@@ -256,6 +263,7 @@ export class KeyedStateBackend implements KeyedStateContext {
   private write(slot: Slot, value: unknown): void {
     const key = this.current(slot.name);
     const e = slot.entries.get(key);
+    if (e === undefined) this.remember(key);
     const now = slot.ttlMs > 0 ? this.options.now() : 0;
     if (e === undefined) slot.entries.set(key, { value, written: now });
     else {
@@ -361,7 +369,8 @@ export class KeyedStateBackend implements KeyedStateContext {
       });
     }
     const key = this.current('timers');
-    const kg = this.keyGroup >= 0 ? this.keyGroup : this.keyGroups.get(key)!;
+    this.remember(key);
+    const kg = this.keyGroups.get(key)!;
     const e = this.timerSlot.entries.get(key);
     const pair = (e?.value as [number[], number[]] | undefined) ?? [[], []];
     const list = domain === 'processing' ? pair[0] : pair[1];
