@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BasicBolt, SimulatedClock, submit, TopologyBuilder, sliding, tumbling, WindowedBolt } from '../../src/index.ts';
 import type { OutputDeclarer, Spout, SpoutOutputCollector, TopologyContext, Tuple } from '../../src/index.ts';
+import type { WindowAssigner } from '../../src/window/index.ts';
 
 const count = { create: () => 0, add: (a: number) => a + 1, merge: (a: number, b: number) => a + b, result: (a: number) => a };
 
@@ -56,7 +57,7 @@ class Rows extends BasicBolt {
   }
 }
 
-function topology(total: number, gate: { allowed: number }, config: Record<string, unknown>, window = tumbling(100)) {
+function topology(total: number, gate: { allowed: number }, config: Record<string, unknown>, window: WindowAssigner = tumbling(100)) {
   const b = new TopologyBuilder('live-window');
   b.setSpout('events', () => new Events(total, gate), { watermarks: { timestampField: 'ts', maxOutOfOrdernessMs: 20, intervalMs: 10, idleTimeoutMs: 50 } });
   b.setBolt('window', () => new WindowedBolt({ window, time: { field: 'ts' }, aggregate: count }), { parallelism: 2 }).fieldsGrouping('events', ['key']);
