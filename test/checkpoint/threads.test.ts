@@ -43,14 +43,44 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
   }
 }
 
+/** A fresh state directory, removed after the test. */
+function stateDir(label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `squall-cp-${label}-`));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Submit the stateful word count on 2 threads over `total` sentences, checkpointing every `intervalMs`. */
+async function startWordCount(dir: string, total: number, intervalMs: number): Promise<TopologyRun> {
+  const topology = await loadTopologyModule(FIXTURE);
+  run = await submit(topology, { threads: 2, config: { 'corpus.sentences': total, checkpointIntervalMs: intervalMs }, state: { dir } });
+  return run;
+}
+
+/** Once the spouts are done: a last checkpoint, the run killed, and the counts in it. */
+async function finish(r: TopologyRun, dir: string): Promise<Map<string, number>> {
+  await until('the spouts to finish', async () => {
+    await r.refresh();
+    return r.isDone();
+  });
+  const last = await r.checkpoint();
+  await r.refresh();
+  const emitted = r.metrics().components.find((c) => c.id === 'sentences')!.emitted;
+  await r.kill({ waitMs: 0 });
+  const store = new EmbeddedStore({ dir });
+  await store.open();
+  const stored = await storedCounts(store, last);
+  await store.close();
+  finished.emitted = emitted;
+  return stored;
+}
+const finished = { emitted: 0 };
+
 describe('barrier checkpoints on worker threads', () => {
   it('a worker thread killed mid-run rolls the topology back to its last checkpoint: exact counts at the end', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'squall-cp-threads-'));
-    dirs.push(dir);
+    const dir = stateDir('threads');
     const total = 60_000;
-    const topology = await loadTopologyModule(FIXTURE);
-    run = await submit(topology, { threads: 2, config: { 'corpus.sentences': total, checkpointIntervalMs: 40 }, state: { dir } });
-    const r = run;
+    const r = await startWordCount(dir, total, 40);
     await until('two checkpoints', () => (r.checkpoints()?.completed ?? 0) >= 2);
     await r.refresh();
     const before = r.metrics().components.find((c) => c.id === 'sentences')!.emitted;
@@ -60,22 +90,11 @@ describe('barrier checkpoints on worker threads', () => {
     r.crashHost(1);
     await until('the rollback', () => (r.checkpoints()?.rollbacks ?? 0) >= 1 && r.hosts().every((h) => h.state === 'running'));
     expect(r.checkpoints()!.restoredFrom).toBeGreaterThanOrEqual(2);
-    await until('the spouts to finish', async () => {
-      await r.refresh();
-      return r.isDone();
-    });
-    const last = await r.checkpoint();
-    await r.kill({ waitMs: 0 });
-    const store = new EmbeddedStore({ dir });
-    await store.open();
-    const stored = await storedCounts(store, last);
-    await store.close();
-    expect(stored).toEqual(trueCounts(total));
+    expect(await finish(r, dir)).toEqual(trueCounts(total));
   }, 120_000);
 
   it('under backpressure (a sink 100 times slower than the spout, on another thread) checkpoints keep completing, nothing deadlocks, memory stays flat', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'squall-cp-bp-'));
-    dirs.push(dir);
+    const dir = stateDir('bp');
     const topology = await loadTopologyModule('test/fixtures/topologies/firehose.ts');
     run = await submit(topology, { threads: 2, config: { checkpointIntervalMs: 100, checkpointTimeoutMs: 5_000 }, state: { dir } });
     const r = run;
@@ -100,12 +119,9 @@ describe('barrier checkpoints on worker threads', () => {
   }, 60_000);
 
   it('a rebalance from 2 threads to 1 and back carries the state over (a checkpoint, restored on the new plan): exact counts', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'squall-cp-rebalance-'));
-    dirs.push(dir);
+    const dir = stateDir('rebalance');
     const total = 60_000;
-    const topology = await loadTopologyModule(FIXTURE);
-    run = await submit(topology, { threads: 2, config: { 'corpus.sentences': total, checkpointIntervalMs: 1_000 }, state: { dir } });
-    const r = run;
+    const r = await startWordCount(dir, total, 1_000);
     await until('some input', async () => {
       await r.refresh();
       return r.metrics().components.find((c) => c.id === 'sentences')!.emitted > 5_000;
@@ -113,19 +129,9 @@ describe('barrier checkpoints on worker threads', () => {
     await r.rebalance({ threads: 1 });
     expect(r.checkpoints()!.restoredFrom).toBe(r.checkpoints()!.lastCompletedId);
     await r.rebalance({ threads: 2 });
-    await until('the spouts to finish', async () => {
-      await r.refresh();
-      return r.isDone();
-    });
-    const last = await r.checkpoint();
-    await r.refresh();
+    const stored = await finish(r, dir);
     // Each rebalance checkpointed after the spouts stopped, and the new plan resumed there: no sentence twice.
-    expect(r.metrics().components.find((c) => c.id === 'sentences')!.emitted).toBe(total);
-    await r.kill({ waitMs: 0 });
-    const store = new EmbeddedStore({ dir });
-    await store.open();
-    const stored = await storedCounts(store, last);
-    await store.close();
+    expect(finished.emitted).toBe(total);
     expect(stored).toEqual(trueCounts(total));
   }, 120_000);
 });

@@ -30,6 +30,11 @@ const SENTENCE_COUNT = 12_000;
 const uid = () => nanoid(8).replace(/[^A-Za-z0-9]/g, 'x');
 const sentence = (i: number) => SENTENCES[(i * 7 + (i >> 3)) % SENTENCES.length]!;
 
+/** Sentences from..from+count-1 as records, sentence i to partition i % PARTITIONS. */
+function records(from: number, count: number) {
+  return Array.from({ length: Math.min(count, SENTENCE_COUNT - from) }, (_, k) => ({ key: String(from + k), value: sentence(from + k), partition: (from + k) % PARTITIONS }));
+}
+
 
 /** The whole output, read_committed, with every transaction ended: every input word once, each word's counts exactly 1..n. */
 async function verifyOutput(brokers: string[], output: string, total: number): Promise<void> {
@@ -85,8 +90,7 @@ describe('exactly-once Kafka word count, killed with SIGKILL mid-stream', () => 
     await producer.connect();
     const writing = (async () => {
       for (let i = 0; i < SENTENCE_COUNT; i += 400) {
-        const records = Array.from({ length: Math.min(400, SENTENCE_COUNT - i) }, (_, k) => ({ key: String(i + k), value: sentence(i + k), partition: (i + k) % PARTITIONS }));
-        await producer.send([{ topic: input, records }]);
+        await producer.send([{ topic: input, records: records(i, 400) }]);
         await new Promise((r) => setTimeout(r, 150));
       }
     })();
@@ -167,8 +171,7 @@ describe('exactly-once Kafka word count on 2 worker threads, a thread killed mid
     const run = await submit(topology, { threads: 2, config, state: { dir } });
     try {
       for (let i = 0; i < SENTENCE_COUNT; i += 400) {
-        const records = Array.from({ length: Math.min(400, SENTENCE_COUNT - i) }, (_, k) => ({ key: String(i + k), value: sentence(i + k), partition: (i + k) % PARTITIONS }));
-        await producer.send([{ topic: input, records }]);
+        await producer.send([{ topic: input, records: records(i, 400) }]);
         await new Promise((r) => setTimeout(r, 100));
         // Kill a thread twice while the input is still arriving, once each.
         if (i === 4_000 || i === 8_000) run.crashHost(i === 4_000 ? 0 : 1);
