@@ -52,6 +52,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--state-dir <dir>', 'checkpointing topologies: where checkpoints are kept (default .squall/state/<topology>)')
     .option('--no-restore', 'checkpointing topologies: start from empty state, not from the newest checkpoint')
     .option('--drop-unknown-state', 'checkpointing topologies: drop the state of components the topology no longer has')
+    .option('--skip-corrupt-state', 'checkpointing topologies: when the newest checkpoint is corrupt, restore the newest one that is whole')
     .option('--stack', 'print stack traces with errors')
     .action(guard((module: string, opts: Parameters<typeof runCommand>[1]) => runCommand(module, opts)));
 

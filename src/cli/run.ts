@@ -46,24 +46,27 @@ export interface RunOptions {
   stateDir?: string;
   /** Drop the checkpointed state of components the topology no longer has. */
   dropUnknownState?: boolean;
+  /** Restore past a corrupt newest checkpoint. */
+  skipCorruptState?: boolean;
   /** false (--no-restore): start from empty state instead of the newest checkpoint. */
   restore?: boolean;
 }
 
 /** The state options of a run: only for a topology that checkpoints (else E_BAD_CONFIG says so). */
-function stateOptions(options: RunOptions, checkpoints: boolean): { state?: { dir?: string; dropUnknown?: boolean; restore?: boolean } } {
-  const given = options.stateDir !== undefined || options.dropUnknownState === true || options.restore === false;
+function stateOptions(options: RunOptions, checkpoints: boolean): { state?: { dir?: string; dropUnknown?: boolean; skipCorrupt?: boolean; restore?: boolean } } {
+  const given = options.stateDir !== undefined || options.dropUnknownState === true || options.skipCorruptState === true || options.restore === false;
   if (!given) return {};
   if (!checkpoints) {
     throw new SquallError({
       code: 'E_BAD_CONFIG',
-      message: '--state-dir, --drop-unknown-state and --no-restore apply to a topology that checkpoints; set checkpointIntervalMs (e.g. --set checkpointIntervalMs=1000)',
+      message: '--state-dir, --no-restore, --drop-unknown-state and --skip-corrupt-state apply to a topology that checkpoints; set checkpointIntervalMs (e.g. --set checkpointIntervalMs=1000)',
     });
   }
   return {
     state: {
       ...(options.stateDir !== undefined ? { dir: options.stateDir } : {}),
       ...(options.dropUnknownState === true ? { dropUnknown: true } : {}),
+      ...(options.skipCorruptState === true ? { skipCorrupt: true } : {}),
       ...(options.restore === false ? { restore: false } : {}),
     },
   };

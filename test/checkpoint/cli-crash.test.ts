@@ -6,7 +6,7 @@
  * completed before a kill was restored, every record after it replayed,
  * none counted twice.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeValue } from '../../src/state/index.ts';
@@ -51,5 +51,32 @@ describe('squall run with checkpoints, killed with SIGKILL', () => {
     }
     await store.close();
     expect(counts).toEqual(trueCounts(total));
+  }, 120_000);
+
+  it('a corrupt newest checkpoint stops squall run with E_STATE_CORRUPT; --skip-corrupt-state restores the one before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'squall-cp-cli-corrupt-'));
+    dirs.push(dir);
+    const args = (n: number) => ['run', 'test/fixtures/topologies/stateful-word-count.ts', '--state-dir', dir, '--set', `corpus.sentences=${n}`, '--json'];
+    for (const n of [2_000, 4_000]) {
+      const r = await spawnCli(args(n)).done;
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const store = new EmbeddedStore({ dir });
+    await store.open();
+    const newest = (await store.latest())!.id;
+    await store.close();
+    // The newest file of the directory is the newest checkpoint's data: cut its tail off.
+    const files = readdirSync(dir)
+      .map((f) => join(dir, f))
+      .filter((f) => statSync(f).isFile() && !f.endsWith('CURRENT') && !f.includes('LOCK'))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    truncateSync(files[0]!, statSync(files[0]!).size - 5);
+    const refused = await spawnCli(args(4_000)).done;
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('E_STATE_CORRUPT');
+    const r = await spawnCli([...args(4_000), '--skip-corrupt-state']).done;
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { checkpoints: { restoredFrom: number } };
+    expect(report.checkpoints.restoredFrom).toBeLessThan(newest);
   }, 120_000);
 });
