@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'E_KAFKA_UNDESERIALIZABLE'
   | 'E_KAFKA_GAVE_UP'
   | 'E_KAFKA_UNREACHABLE'
+  | 'E_KAFKA_BAD_TIMESTAMP'
   // modules and the CLI
   | 'E_MODULE_NOT_FOUND'
   | 'E_MODULE_LOAD'

@@ -29,7 +29,7 @@ export type {
 } from './client/index.ts';
 export { KafkaBolt, defaultMap, toBytes } from './kafka-bolt.ts';
 export { KafkaSpout } from './kafka-spout.ts';
-export type { KafkaSpoutOptions, KafkaSpoutStats, KafkaSpoutPosition, KafkaGuarantee, FirstPoll, KafkaRetryOptions } from './kafka-spout.ts';
+export type { KafkaSpoutOptions, KafkaSpoutStats, KafkaSpoutPosition, KafkaGuarantee, FirstPoll, KafkaRetryOptions, KafkaEventTimeOptions, KafkaEventTimeStats } from './kafka-spout.ts';
 export type { RetryOptions } from '../spout/index.ts';
 export { stringRecords, jsonRecords, bufferRecords, stringHeaders } from './deserializers.ts';
 export type { RecordDeserializer } from './deserializers.ts';

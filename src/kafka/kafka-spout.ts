@@ -9,6 +9,8 @@ import type { RecordDeserializer } from './deserializers.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import type { TopicPartition } from './offset-tracker.ts';
 import { Committer } from './spout/committer.ts';
+import { EventTimeTracker, timeOf } from './spout/event-time.ts';
+import type { EventTimeSettings } from './spout/event-time.ts';
 import { FirstPoller } from './spout/first-poll.ts';
 import { resolveSpoutOptions } from './spout/options.ts';
 import type { KafkaGuarantee, KafkaSpoutOptions } from './spout/options.ts';
@@ -19,7 +21,16 @@ import { newCounters } from './spout/stats.ts';
 import type { KafkaSpoutStats } from './spout/stats.ts';
 
 export type { FirstPoll, KafkaGuarantee, KafkaRetryOptions, KafkaSpoutOptions } from './spout/options.ts';
-export type { KafkaSpoutStats } from './spout/stats.ts';
+export type { KafkaSpoutStats, KafkaEventTimeStats } from './spout/stats.ts';
+export type { KafkaEventTimeOptions } from './spout/event-time.ts';
+
+/**
+ * `emitWatermark` with the idle flag the runtime sends downstream with a
+ * watermark. The runtime's collector takes the time only so far (an idle
+ * KafkaSpout task's watermark then goes as one that moves with the clock);
+ * a collector that takes the flag tells bolts to stop waiting for the task.
+ */
+type WatermarkSink = (time: number, idle: boolean) => void;
 
 /**
  * A KafkaSpout task's position in a checkpoint (what snapshotState
@@ -34,6 +45,13 @@ export interface KafkaSpoutPosition {
   readonly v: 1;
   /** [topic, partition, next offset]. */
   readonly offsets: readonly (readonly [string, number, number])[];
+  /**
+   * With the `eventTime` option: [topic, partition, watermark] for the
+   * partitions of `offsets` that have one, the watermark of what was emitted
+   * before the offset. Absent in positions written without it; a restore
+   * without it starts those partitions with no watermark.
+   */
+  readonly watermarks?: readonly (readonly [string, number, number])[];
 }
 
 /**
@@ -82,6 +100,16 @@ export class KafkaSpout implements Spout {
   private restored = new Map<string, PartitionCommit>();
   /** Owned partitions' positions per checkpoint taken and not yet completed or aborted. */
   private readonly positionsAt = new Map<number, PartitionCommit[]>();
+  /** With `eventTime`: the watermark per partition, and the task's. */
+  private eventTime: EventTimeTracker | null = null;
+  /** The `eventTime.timestamp` function (null: the record's timestamp). */
+  private timestampOf: EventTimeSettings['timestampOf'] = null;
+  /** Why the last event-time function threw (reported with the first bad timestamp). */
+  private timestampError: unknown = undefined;
+  /** Restored watermarks of the partitions in `restored` that had one (partition key -> watermark). */
+  private restoredWatermarks = new Map<string, number>();
+  private stopWatermarks: (() => void) | null = null;
+  private componentId = '';
 
   constructor(private readonly options: KafkaSpoutOptions = {}) {
     this.deserializer = options.deserializer ?? stringRecords;
@@ -101,22 +129,41 @@ export class KafkaSpout implements Spout {
   restoreState(state: RestoredState): void {
     this.checkpointing = true;
     const restored = new Map<string, PartitionCommit>();
+    const watermarks = new Map<string, number>();
     for (const { taskIndex, value } of state.all) {
       const v = value as Partial<KafkaSpoutPosition> | null | undefined;
-      if (v === null || v === undefined || v.kind !== 'squall.kafka-spout' || v.v !== 1 || !Array.isArray(v.offsets)) {
+      if (
+        v === null ||
+        v === undefined ||
+        v.kind !== 'squall.kafka-spout' ||
+        v.v !== 1 ||
+        !Array.isArray(v.offsets) ||
+        (v.watermarks !== undefined && !Array.isArray(v.watermarks))
+      ) {
         throw new SquallError({
           code: 'E_BAD_STATE',
           message: `KafkaSpout: the position of task ${taskIndex} in checkpoint ${state.checkpointId} is not a KafkaSpout's; was the component's type changed? Restore with the component as it was, or drop its state`,
           details: { checkpointId: state.checkpointId, taskIndex },
         });
       }
+      const wms = new Map<string, number>();
+      for (const [topic, partition, wm] of v.watermarks ?? []) wms.set(partKey(topic, partition), wm);
       for (const [topic, partition, offset] of v.offsets) {
         const k = partKey(topic, partition);
         const had = restored.get(k);
-        if (had === undefined || had.offset < offset) restored.set(k, { topic, partition, offset });
+        const wm = wms.get(k);
+        // The watermark goes with the position it was taken at.
+        if (had === undefined || had.offset < offset) {
+          restored.set(k, { topic, partition, offset });
+          if (wm === undefined) watermarks.delete(k);
+          else watermarks.set(k, wm);
+        } else if (had.offset === offset && wm !== undefined && !(wm <= (watermarks.get(k) ?? -Infinity))) {
+          watermarks.set(k, wm);
+        }
       }
     }
     this.restored = restored;
+    this.restoredWatermarks = watermarks;
   }
 
   /**
@@ -128,14 +175,24 @@ export class KafkaSpout implements Spout {
     this.checkpointing = true;
     const owned: PartitionCommit[] = [];
     const offsets: [string, number, number][] = [];
+    const watermarks: [string, number, number][] = [];
+    const et = this.eventTime;
     for (const part of this.partitions?.list ?? []) {
       if (!part.owned || part.holding || part.position < 0) continue;
       owned.push({ topic: part.topic, partition: part.partition, offset: part.position });
       offsets.push([part.topic, part.partition, part.position]);
+      if (et !== null && part.time !== null) {
+        const wm = et.watermarkOf(part.time);
+        if (Number.isFinite(wm)) watermarks.push([part.topic, part.partition, wm]);
+      }
     }
-    for (const r of this.restored.values()) offsets.push([r.topic, r.partition, r.offset]);
+    for (const [k, r] of this.restored) {
+      offsets.push([r.topic, r.partition, r.offset]);
+      const wm = this.restoredWatermarks.get(k);
+      if (wm !== undefined) watermarks.push([r.topic, r.partition, wm]);
+    }
     this.positionsAt.set(checkpointId, owned);
-    return { kind: 'squall.kafka-spout', v: 1, offsets };
+    return watermarks.length > 0 ? { kind: 'squall.kafka-spout', v: 1, offsets, watermarks } : { kind: 'squall.kafka-spout', v: 1, offsets };
   }
 
   /** Checkpoint n is durable: commit its positions to the group (for lag monitoring; restores use the checkpoint's). */
@@ -151,11 +208,16 @@ export class KafkaSpout implements Spout {
 
   async open(context: TopologyContext, collector: SpoutOutputCollector): Promise<void> {
     this.collector = collector;
+    this.componentId = context.componentId;
     const o = this.options;
     const s = resolveSpoutOptions(o, context);
     const interval = context.config['checkpointIntervalMs'];
     if (typeof interval === 'number' && interval > 0) this.checkpointing = true;
     this.guarantee = s.guarantee;
+    if (s.eventTime !== null) {
+      this.eventTime = new EventTimeTracker(s.eventTime, context.clock);
+      this.timestampOf = s.eventTime.timestampOf;
+    }
     if (s.guarantee === 'at-least-once') this.tracker = new OffsetTracker({ maxUncommittedPerPartition: s.maxUncommittedPerPartition });
     const reportError = (err: unknown): void => this.collector.reportError(err);
     const isClosed = (): boolean => this.closed;
@@ -202,6 +264,10 @@ export class KafkaSpout implements Spout {
     this.timers.push(setInterval(() => this.partitions.reconcilePauses(), 20));
     if (s.guarantee !== 'at-most-once') this.timers.push(setInterval(() => void this.committer.commit(), s.commitIntervalMs));
     for (const t of this.timers) t.unref?.();
+    // Watermarks on the topology clock, not in nextTuple: they must go on
+    // when nextTuple is not called (maxSpoutPending reached, waiting for
+    // windows to fire and ack).
+    if (this.eventTime !== null) this.stopWatermarks = context.clock.every(this.eventTime.intervalMs, this.tickWatermark);
     // Join in the background: a join waits for every member of the group
     // (other tasks of this spout, on other threads too), and those cannot
     // join while their host is still opening this task.
@@ -235,9 +301,50 @@ export class KafkaSpout implements Spout {
     }
     this.counters.emitted++;
     if (part.emittedNext <= rec.offset) part.emittedNext = rec.offset + 1;
+    const time = part.time;
+    if (time !== null && !this.eventTime!.observe(time, this.timestampOf === null ? rec.timestamp : this.eventTimeOf(rec, values))) this.badTimestamp(rec);
     if (tracker !== undefined) this.collector.emit(values, new Pending(rec, part, values));
     else this.collector.emit(values);
   }
+
+  /** The `eventTime.timestamp` function's time for a record; NaN if it threw or gave no number. */
+  private eventTimeOf(rec: ConsumedRecord, values: readonly unknown[]): number {
+    try {
+      return timeOf(this.timestampOf!(rec, values));
+    } catch (err) {
+      this.timestampError = err;
+      return NaN;
+    }
+  }
+
+  /** A record whose event time is not a finite number: emitted, counted; the first one of the task is reported. */
+  private badTimestamp(rec: ConsumedRecord): void {
+    const cause = this.timestampError;
+    this.timestampError = undefined;
+    if (this.eventTime!.bad !== 1) return;
+    const why = cause === undefined ? 'eventTime.timestamp gave no finite number of ms' : `eventTime.timestamp threw: ${cause instanceof Error ? cause.message : String(cause)}`;
+    const error = new SquallError(
+      {
+        code: 'E_KAFKA_BAD_TIMESTAMP',
+        component: this.componentId,
+        message: `KafkaSpout '${this.componentId}': record ${rec.topic}/${rec.partition}/${rec.offset} has no event time (${why}); it is emitted and does not move the watermark. Later ones are counted in stats().eventTime.badTimestamps, not reported`,
+        details: { topic: rec.topic, partition: rec.partition, offset: rec.offset },
+      },
+      cause !== undefined ? { cause } : undefined,
+    );
+    this.collector.reportError(error);
+  }
+
+  /** Every intervalMs of the topology clock: work out the task's watermark and send it if it moved. */
+  private readonly tickWatermark = (): void => {
+    const et = this.eventTime;
+    if (et === null || this.closed || !et.tick()) return;
+    try {
+      (this.collector.emitWatermark as WatermarkSink).call(this.collector, et.watermark, et.idle);
+    } catch (err) {
+      this.collector.reportError(err);
+    }
+  };
 
   ack(msgId: unknown): void {
     const p = msgId as Pending;
@@ -258,6 +365,8 @@ export class KafkaSpout implements Spout {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopWatermarks?.();
+    this.stopWatermarks = null;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     // Opened (open resolved or failed part way) before anything is there to commit or disconnect.
@@ -286,6 +395,19 @@ export class KafkaSpout implements Spout {
       buffered,
       paused,
       ...this.counters,
+      eventTime: this.eventTimeStats(),
+    };
+  }
+
+  private eventTimeStats(): KafkaSpoutStats['eventTime'] {
+    const et = this.eventTime;
+    if (et === null) return null;
+    return {
+      watermark: et.watermark,
+      idle: et.idle,
+      partitions: et.partitions.map((p) => ({ topic: p.topic, partition: p.partition, watermark: et.watermarkOf(p), idle: p.idle })),
+      late: et.late,
+      badTimestamps: et.bad,
     };
   }
 
@@ -338,7 +460,10 @@ export class KafkaSpout implements Spout {
     const consumer = this.consumer;
     if (consumer === undefined) return;
     this.counters.joins++;
-    this.committer.revoked(this.partitions.dropAllBut(assignment), consumer);
+    const dropped = this.partitions.dropAllBut(assignment);
+    this.committer.revoked(dropped, consumer);
+    const et = this.eventTime;
+    if (et !== null) for (const part of dropped) et.remove(part.topic, part.partition);
     const added = this.partitions.own(assignment, consumer);
     const fresh: Part[] = [];
     const restored: Part[] = [];
@@ -346,11 +471,15 @@ export class KafkaSpout implements Spout {
       const k = partKey(part.topic, part.partition);
       const r = this.restored.get(k);
       if (r === undefined) {
+        // No watermark until its first record: it holds the task's where it is.
+        if (et !== null) part.time = et.add(part.topic, part.partition, part);
         fresh.push(part);
         continue;
       }
-      // The checkpoint's position wins over the group's committed offset.
+      // The checkpoint's position wins over the group's committed offset, and its watermark goes with it.
+      if (et !== null) part.time = et.add(part.topic, part.partition, part, this.restoredWatermarks.get(k));
       this.restored.delete(k);
+      this.restoredWatermarks.delete(k);
       consumer.seek(part.topic, part.partition, r.offset);
       part.next = r.offset;
       part.position = r.offset;
@@ -358,5 +487,6 @@ export class KafkaSpout implements Spout {
     }
     this.firstPoll.claim(restored);
     this.firstPoll.added(fresh);
+    et?.assigned();
   }
 }

@@ -4,6 +4,8 @@ import type { TopologyContext } from '../../topology/index.ts';
 import type { KafkaClient, KafkaClientOptions, PartitionCommit } from '../client/index.ts';
 import { badConfig, brokersOf, optString, positiveInt } from '../config.ts';
 import type { RecordDeserializer } from '../deserializers.ts';
+import { resolveEventTime } from './event-time.ts';
+import type { EventTimeSettings, KafkaEventTimeOptions } from './event-time.ts';
 
 /**
  * - `at-least-once` (default): every record is tracked; an offset is
@@ -92,6 +94,12 @@ export interface KafkaSpoutOptions extends RetryOptions {
   maxBytesPerPartition?: number;
   /** Called after each successful commit, with what was committed. */
   onCommit?: (commits: readonly PartitionCommit[]) => void;
+  /**
+   * Event-time watermarks per partition, sent with `collector.emitWatermark`
+   * (see docs/kafka.md, "Event time and watermarks"). Declare the spout with
+   * `setSpout(id, factory, { watermarks: {} })` so that bolts wait for them.
+   */
+  eventTime?: KafkaEventTimeOptions;
   /** Replace kafkajs: build the client from the resolved options. */
   createClient?: (options: KafkaClientOptions) => KafkaClient;
 }
@@ -114,6 +122,8 @@ export interface SpoutSettings {
   maxWaitTimeMs: number;
   /** Commit metadata: which run committed an offset (first-poll strategies read it). */
   marker: string;
+  /** Null: no event time. */
+  eventTime: EventTimeSettings | null;
 }
 
 /**
@@ -181,6 +191,7 @@ export function resolveSpoutOptions(o: KafkaSpoutOptions, context: TopologyConte
     heartbeatIntervalMs,
     maxWaitTimeMs,
     marker: `squall:${context.topologyName}:${context.runId}`,
+    eventTime: resolveEventTime(o.eventTime, where),
   };
 }
 

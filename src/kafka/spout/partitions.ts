@@ -1,11 +1,12 @@
 import type { ConsumedRecord, KafkaConsumerLike } from '../client/index.ts';
 import type { OffsetTracker, TopicPartition } from '../offset-tracker.ts';
+import type { Backlog, PartitionTime } from './event-time.ts';
 import type { SpoutCounters } from './stats.ts';
 
 export const partKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 /** One partition a spout task owns. */
-export class Part {
+export class Part implements Backlog {
   /** Fetched records not yet emitted: queue[head..]. */
   queue: ConsumedRecord[] = [];
   head = 0;
@@ -22,6 +23,8 @@ export class Part {
   owned = true;
   /** Assigned in the offset tracker (on its first records). */
   tracked = false;
+  /** Its event time, when the spout tracks event time. */
+  time: PartitionTime | null = null;
   constructor(
     readonly topic: string,
     readonly partition: number,
@@ -29,6 +32,11 @@ export class Part {
 
   get buffered(): number {
     return this.queue.length - this.head;
+  }
+
+  /** Records waiting to be emitted, or none can come now (paused, or waiting for its first-poll seek): not idle. */
+  get backlogged(): boolean {
+    return this.head < this.queue.length || this.paused || this.holding;
   }
 
   /** The first buffered record, taken off the queue; the caller checked there is one. */

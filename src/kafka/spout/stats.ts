@@ -23,10 +23,25 @@ export interface KafkaSpoutStats {
   rebalances: number;
   /** Times this member (re)joined the group and got an assignment. */
   joins: number;
+  /** With the `eventTime` option: the task's watermark and each owned partition's (null without it). */
+  eventTime: KafkaEventTimeStats | null;
+}
+
+/** A KafkaSpout task's event time (see docs/kafka.md, "Event time and watermarks"). */
+export interface KafkaEventTimeStats {
+  /** The task's watermark as last worked out (-Infinity: none yet), and whether every partition was idle then. */
+  watermark: number;
+  idle: boolean;
+  /** Per owned partition: its watermark (-Infinity before its first record) and whether it is idle. */
+  partitions: { topic: string; partition: number; watermark: number; idle: boolean }[];
+  /** Records emitted with an event time below the task's watermark already sent: late downstream. */
+  late: number;
+  /** Records whose event time was not a finite number (emitted; they do not move the watermark). */
+  badTimestamps: number;
 }
 
 /** The running counts of {@link KafkaSpoutStats}, shared by the spout's parts. */
-export type SpoutCounters = Omit<KafkaSpoutStats, 'owned' | 'buffered' | 'paused'>;
+export type SpoutCounters = Omit<KafkaSpoutStats, 'owned' | 'buffered' | 'paused' | 'eventTime'>;
 
 export function newCounters(): SpoutCounters {
   return {

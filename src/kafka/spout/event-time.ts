@@ -1,0 +1,257 @@
+import type { Clock } from '../../runtime/index.ts';
+import type { ConsumedRecord } from '../client/index.ts';
+import { badConfig } from '../config.ts';
+import { partKey } from './partitions.ts';
+
+/**
+ * Event time per Kafka partition (the spout's `eventTime` option). Declare
+ * the spout with `setSpout(id, factory, { watermarks: {} })` so that bolts
+ * wait for the watermarks it sends.
+ */
+export interface KafkaEventTimeOptions {
+  /**
+   * Each record's event time in ms: `'record'` (default) is the Kafka
+   * record's timestamp (create or log-append time, as the topic says); a
+   * function gets the record and the deserialized tuple values (read a JSON
+   * field, say) and returns a number of ms or a Date. Called once per
+   * emitted record: keep it plain.
+   */
+  timestamp?: 'record' | ((record: ConsumedRecord, values: readonly unknown[]) => number | Date);
+  /** Bounded out-of-orderness within a partition: its watermark trails the largest event time emitted from it by this much (default 0). */
+  maxOutOfOrdernessMs?: number;
+  /**
+   * A partition with no record emitted or waiting for this long (processing
+   * time, the topology clock) is idle and stops holding the task's watermark
+   * back. Default 0: never idle (a quiet partition holds the watermark).
+   */
+  idleTimeoutMs?: number;
+  /** How often the task's watermark is worked out and sent, in ms of the topology clock (default 200). */
+  intervalMs?: number;
+}
+
+/** {@link KafkaEventTimeOptions}, checked, with the defaults filled in. */
+export interface EventTimeSettings {
+  /** Null: the record's timestamp. */
+  readonly timestampOf: ((record: ConsumedRecord, values: readonly unknown[]) => number | Date) | null;
+  readonly maxOutOfOrdernessMs: number;
+  readonly idleTimeoutMs: number;
+  readonly intervalMs: number;
+}
+
+/** A bad value is `E_BAD_CONFIG` naming the spout and the option. */
+export function resolveEventTime(o: KafkaEventTimeOptions | undefined, where: string): EventTimeSettings | null {
+  if (o === undefined) return null;
+  if (o === null || typeof o !== 'object') throw badConfig(where, 'eventTime', o, "an object such as { timestamp: 'record', maxOutOfOrdernessMs: 5000, idleTimeoutMs: 30000 }");
+  const ts = o.timestamp ?? 'record';
+  if (ts !== 'record' && typeof ts !== 'function') throw badConfig(where, 'eventTime.timestamp', ts, "'record' or a function (record, values) => ms");
+  const ms = (key: 'maxOutOfOrdernessMs' | 'idleTimeoutMs' | 'intervalMs', dflt: number, min: number): number => {
+    const v = o[key] ?? dflt;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (min === 0 && v < 0)) {
+      throw badConfig(where, `eventTime.${key}`, v, key === 'intervalMs' ? 'a positive number of ms' : 'a number of ms, at least 0');
+    }
+    return v;
+  };
+  const intervalMs = ms('intervalMs', 200, Number.MIN_VALUE);
+  return {
+    timestampOf: ts === 'record' ? null : ts,
+    maxOutOfOrdernessMs: ms('maxOutOfOrdernessMs', 0, 0),
+    idleTimeoutMs: ms('idleTimeoutMs', 0, 0),
+    intervalMs,
+  };
+}
+
+/** Whether a partition has records fetched and not yet emitted, or cannot be fetched now: it is not idle, whatever the clock says. */
+export interface Backlog {
+  readonly backlogged: boolean;
+}
+
+/** One partition's event time. */
+export class PartitionTime {
+  /** The largest event time emitted from the partition (a restored one: its watermark plus the out-of-orderness). */
+  maxTs = -Infinity;
+  /** A record was emitted since the last tick. */
+  emitted = false;
+  idle = false;
+  /** When (topology clock) it last had a record emitted or waiting; from its assignment at first. */
+  lastActive: number;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly backlog: Backlog,
+    now: number,
+  ) {
+    this.lastActive = now;
+  }
+}
+
+/** A partition's entry in the spout's position: [topic, partition, watermark]. */
+export type PartitionWatermark = readonly [string, number, number];
+
+/**
+ * The event-time watermark of one KafkaSpout task, from its partitions.
+ *
+ * - A partition's watermark is the largest event time emitted from it less
+ *   `maxOutOfOrdernessMs` (-Infinity before its first record).
+ * - A partition is idle once it had no record emitted, buffered, or held
+ *   back by pausing for `idleTimeoutMs` of the topology clock; a record
+ *   makes it active again.
+ * - The task's watermark is the least over the partitions that are not
+ *   idle. A partition assigned without a checkpointed watermark has none
+ *   until its first record, so it holds the task's watermark where it is
+ *   (never past records it has not read) until that record, or until it
+ *   turns out idle.
+ * - Every partition idle, or none assigned (after the first assignment; a
+ *   task that has not joined its group yet holds): the task is idle, and its
+ *   watermark moves on with the topology clock from the greatest it had (the
+ *   runtime's generator does the same for a spout task), so windows that no
+ *   data will close still fire.
+ * - It never goes backwards. Worked out every `intervalMs`, by {@link tick}.
+ *
+ * Per record the spout calls {@link observe}: a compare and two stores.
+ */
+export class EventTimeTracker {
+  private readonly parts = new Map<string, PartitionTime>();
+  private list: PartitionTime[] = [];
+  readonly ooo: number;
+  private readonly idleTimeoutMs: number;
+  readonly intervalMs: number;
+  /** The last watermark worked out, and whether the task was idle then. */
+  watermark = -Infinity;
+  idle = false;
+  /** Whether the group assigned partitions to the task yet (until then the task holds, rather than being idle with none). */
+  private joined = false;
+  /** Since when every partition was idle (NaN: not all idle), and the watermark then. */
+  private allIdleSince = NaN;
+  private allIdleBase = -Infinity;
+  /** Records emitted with an event time below the watermark already worked out: late downstream. */
+  late = 0;
+  /** Records whose event time is not a finite number (they do not move the watermark). */
+  bad = 0;
+
+  constructor(
+    settings: EventTimeSettings,
+    private readonly clock: Clock,
+  ) {
+    this.ooo = settings.maxOutOfOrdernessMs;
+    this.idleTimeoutMs = settings.idleTimeoutMs;
+    this.intervalMs = settings.intervalMs;
+  }
+
+  /**
+   * A partition assigned to the task: not idle, with the watermark it had in
+   * the restored checkpoint, or none (it holds the task's watermark until its
+   * first record, or until it is idle).
+   */
+  add(topic: string, partition: number, backlog: Backlog, restoredWatermark?: number): PartitionTime {
+    const k = partKey(topic, partition);
+    const had = this.parts.get(k);
+    if (had !== undefined) return had;
+    const p = new PartitionTime(topic, partition, backlog, this.clock.now());
+    if (restoredWatermark !== undefined && Number.isFinite(restoredWatermark)) p.maxTs = restoredWatermark + this.ooo;
+    this.parts.set(k, p);
+    this.list = [...this.parts.values()];
+    this.allIdleSince = NaN;
+    return p;
+  }
+
+  /** A partition revoked: it no longer holds the watermark back. */
+  remove(topic: string, partition: number): void {
+    if (this.parts.delete(partKey(topic, partition))) this.list = [...this.parts.values()];
+  }
+
+  /** The group assigned this task its partitions (maybe none): from now on, no partition means idle. */
+  assigned(): void {
+    this.joined = true;
+  }
+
+  /**
+   * A record emitted from the partition with event time `t`; false when `t`
+   * is not a finite number (counted in `bad`; it does not move the watermark).
+   */
+  // in critical path: once per emitted record.
+  observe(p: PartitionTime, t: number): boolean {
+    p.emitted = true;
+    // Finite numbers only: Infinity - Infinity and NaN - NaN are NaN.
+    if (t - t !== 0) {
+      this.bad++;
+      return false;
+    }
+    if (t > p.maxTs) p.maxTs = t;
+    if (t < this.watermark) this.late++;
+    return true;
+  }
+
+  /** The partition's watermark: its largest event time less the out-of-orderness (-Infinity: none yet). */
+  watermarkOf(p: PartitionTime): number {
+    return p.maxTs - this.ooo;
+  }
+
+  get partitions(): readonly PartitionTime[] {
+    return this.list;
+  }
+
+  /**
+   * Work out the task's watermark now: marks partitions active or idle, and
+   * returns true when the watermark or the idle flag changed (send it).
+   */
+  tick(): boolean {
+    const now = this.clock.now();
+    const timeout = this.idleTimeoutMs;
+    const list = this.list;
+    let least = Infinity;
+    let most = -Infinity;
+    let active = false;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i]!;
+      if (p.emitted || p.backlog.backlogged) {
+        p.emitted = false;
+        p.lastActive = now;
+        p.idle = false;
+      } else if (!p.idle && timeout > 0 && now - p.lastActive >= timeout) {
+        p.idle = true;
+      }
+      const w = p.maxTs - this.ooo;
+      if (w > most) most = w;
+      if (p.idle) continue;
+      active = true;
+      if (w < least) least = w;
+    }
+    let wm: number;
+    let idle: boolean;
+    if (active) {
+      wm = least;
+      idle = false;
+      this.allIdleSince = NaN;
+    } else if (!this.joined) {
+      return false;
+    } else {
+      if (Number.isNaN(this.allIdleSince)) {
+        this.allIdleSince = now;
+        this.allIdleBase = Math.max(this.watermark, most);
+      }
+      wm = Number.isFinite(this.allIdleBase) ? this.allIdleBase + (now - this.allIdleSince) : -Infinity;
+      idle = true;
+    }
+    if (wm < this.watermark) wm = this.watermark;
+    if (wm === this.watermark && idle === this.idle) return false;
+    this.watermark = wm;
+    this.idle = idle;
+    return true;
+  }
+
+  /** Each partition's watermark, where it has one: for the spout's checkpoint position. */
+  snapshot(): [string, number, number][] {
+    const out: [string, number, number][] = [];
+    for (const p of this.list) {
+      const w = p.maxTs - this.ooo;
+      if (Number.isFinite(w)) out.push([p.topic, p.partition, w]);
+    }
+    return out;
+  }
+}
+
+/** An event time as a number of ms: a number or a Date; anything else NaN. */
+export function timeOf(t: unknown): number {
+  return typeof t === 'number' ? t : t instanceof Date ? t.getTime() : NaN;
+}
