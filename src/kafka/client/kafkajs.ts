@@ -273,6 +273,7 @@ function toMessage(r: ProducerRecord) {
     value: r.value,
     ...(r.headers !== undefined ? { headers: r.headers } : {}),
     ...(r.partition !== undefined ? { partition: r.partition } : {}),
+    ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
   };
 }
 

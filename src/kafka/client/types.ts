@@ -47,6 +47,8 @@ export interface ProducerRecord {
   headers?: Record<string, Buffer | string>;
   /** Explicit partition; without it the client's partitioner picks one from the key. */
   partition?: number;
+  /** The record's create time in ms (default: now, as the client sends it); the broker keeps it unless the topic uses log-append time. */
+  timestamp?: number;
 }
 
 export interface TopicRecords {

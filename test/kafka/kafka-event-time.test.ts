@@ -1,0 +1,300 @@
+/**
+ * KafkaSpout's event-time watermarks per partition against the real broker:
+ * out-of-order records over several partitions, a partition that lags (it
+ * holds the watermark) and one that goes quiet (after idleTimeoutMs it does
+ * not), every partition quiet (the last windows still fire), and a restored
+ * spout that goes on from its checkpointed per-partition watermarks.
+ */
+import { nanoid } from 'nanoid';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BasicBolt, SimulatedClock, TopologyBuilder, submit } from '../../src/index.ts';
+import type { OutputDeclarer, SpoutOutputCollector, TimeDomain, TopologyContext, Tuple, ValueState } from '../../src/index.ts';
+import { KafkaSpout, createKafkaClient, jsonRecords } from '../../src/kafka/index.ts';
+import type { KafkaEventTimeStats, KafkaSpoutOptions, KafkaSpoutPosition, ProducerRecord } from '../../src/kafka/index.ts';
+import type { RestoredState } from '../../src/state/index.ts';
+import { testContext } from '../../src/testing/index.ts';
+import { until } from '../helpers.ts';
+import { useKafka } from '../support/kafka.ts';
+
+const uid = () => nanoid(8).replace(/[^A-Za-z0-9]/g, 'x');
+
+/** Event times are `BASE + t`: near now, as the broker's time-based retention expects. */
+const BASE = Math.floor(Date.now() / 1000) * 1000;
+/** The window the bolt counts: event time [BASE, BASE + END). */
+const END = 4000;
+const OOO = 500;
+
+interface Fired {
+  key: string;
+  count: number;
+  watermark: number;
+  /** The spout's event time when the timer fired. */
+  spout: KafkaEventTimeStats | null;
+}
+const fired: Fired[] = [];
+/** Records that reached the bolt with an event time behind its watermark. */
+const late: { key: string; ts: number; watermark: number }[] = [];
+const spouts: KafkaSpout[] = [];
+
+/** Per key: the records of event time [BASE, BASE + END); an event-time timer at BASE + END emits the count. */
+class FirstWindow extends BasicBolt {
+  private count!: ValueState<number>;
+  private context!: TopologyContext;
+  declareOutputFields(_d: OutputDeclarer): void {}
+  override prepare(context: TopologyContext): void {
+    this.context = context;
+    this.count = context.state.value<number>('count');
+  }
+  execute(input: Tuple): void {
+    const ts = input.getNumber('timestamp');
+    const wm = this.context.state.timers.currentWatermark();
+    if (ts < wm) late.push({ key: input.getString('key'), ts, watermark: wm });
+    if (ts >= BASE + END) return;
+    if (this.count.get() === undefined) this.context.state.timers.registerEventTimeTimer(BASE + END);
+    this.count.set((this.count.get() ?? 0) + 1);
+  }
+  override onTimer(_time: number, domain: TimeDomain): void {
+    const s = this.context.state;
+    fired.push({ key: s.currentKey!, count: this.count.get()!, watermark: s.timers.currentWatermark(), spout: spouts.at(-1)?.stats().eventTime ?? null });
+    expect(domain).toBe('event');
+  }
+}
+
+/** A record of key `key` at event time BASE + t on partition p: the time is in the JSON value and is the record's timestamp. */
+const rec = (p: number, key: string, t: number): ProducerRecord => ({ partition: p, key, value: JSON.stringify({ ts: BASE + t }), timestamp: BASE + t });
+
+/** n records on partition p with event times in [from, to), out of order by up to 320 ms (under OOO), keys k0..k5. */
+function spread(p: number, n: number, from: number, to: number): ProducerRecord[] {
+  const out: ProducerRecord[] = [];
+  const step = (to - from) / n;
+  for (let i = 0; i < n; i++) out.push(rec(p, `k${(i + p) % 6}`, Math.min(to - 1, Math.floor(from + i * step + ((i * 37 + p) % 5) * 80))));
+  return out;
+}
+
+/** What the bolt must count per key: the records of event time below END. */
+function truth(records: readonly ProducerRecord[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of records) if (r.timestamp! < BASE + END) m.set(r.key as string, (m.get(r.key as string) ?? 0) + 1);
+  return m;
+}
+
+describe('KafkaSpout event time per partition, against a real broker', () => {
+  const kafka = useKafka();
+
+  beforeEach(() => {
+    fired.length = 0;
+    late.length = 0;
+    spouts.length = 0;
+  });
+
+  function topology(name: string, options: KafkaSpoutOptions) {
+    const b = new TopologyBuilder(name);
+    b.setSpout(
+      'in',
+      () => {
+        const s = new KafkaSpout({ brokers: kafka.brokers, client: kafka.clientOptions(), sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, maxWaitTimeMs: 50, ...options });
+        spouts.push(s);
+        return s;
+      },
+      { watermarks: {} },
+    );
+    b.setBolt('window', () => new FirstWindow(), { parallelism: 2 }).fieldsGrouping('in', ['key']);
+    return b.build();
+  }
+
+  async function producer() {
+    const p = createKafkaClient(kafka.clientOptions()).producer();
+    await p.connect();
+    return p;
+  }
+
+  it('out of order over three partitions: a lagging partition holds the watermark (nothing is late), a quiet one stops holding it after idleTimeoutMs, and the windows fire once the lagging one is past', async () => {
+    const topic = await kafka.createTopic('et', 3);
+    // p0 runs ahead (up to twice END); p1 stops short of END and goes quiet; p2 trickles in, slowly in event time.
+    const ahead = [...spread(0, 100, 0, END), ...spread(0, 50, END, 2 * END)];
+    const quiet = spread(1, 100, 0, END - OOO);
+    await kafka.produce(topic, [...ahead, ...quiet]);
+    const t = topology('kafka-et-lag', {
+      topics: [topic],
+      groupId: `g-${uid()}`,
+      deserializer: jsonRecords,
+      eventTime: { timestamp: (_r, v) => (v[1] as { ts: number }).ts, maxOutOfOrdernessMs: OOO, idleTimeoutMs: 1000, intervalMs: 20 },
+    });
+    const run = await submit(t);
+    const p = await producer();
+    const trickled: ProducerRecord[] = [];
+    try {
+      await until(() => (spouts.at(-1)?.stats().emitted ?? 0) >= ahead.length + quiet.length, 'p0 and p1 read', 20_000);
+      // p2: a record every 100 ms, 250 ms of event time on each, to 2 s past END + OOO: 30 records over 3 s, every gap well under the idle timeout.
+      for (let i = 0; i * 250 < END + OOO + 2000; i++) {
+        const r = rec(2, `k${i % 6}`, i * 250);
+        trickled.push(r);
+        await p.send([{ topic, records: [r] }]);
+        // p0 is far ahead, p1 stopped short of END: until p2 is past END + OOO nothing may fire.
+        if (i * 250 < END) expect(fired).toEqual([]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const want = truth([...ahead, ...quiet, ...trickled]);
+      await until(() => fired.length === want.size, 'every key fired', 20_000);
+      expect(new Map(fired.map((f) => [f.key, f.count]))).toEqual(want);
+      for (const f of fired) {
+        expect(f.watermark).toBeGreaterThanOrEqual(BASE + END);
+        // It fired on p0 and p2 while p1 was idle: the task itself was not.
+        const byPartition = new Map(f.spout!.partitions.map((x) => [x.partition, x]));
+        expect([byPartition.get(1)!.idle, byPartition.get(2)!.idle, f.spout!.idle]).toEqual([true, false, false]);
+      }
+      // The watermark never passed a record not yet emitted from a partition that is not idle.
+      expect(late).toEqual([]);
+      const stats = spouts.at(-1)!.stats();
+      expect(stats.eventTime!.late).toBe(0);
+      expect(stats.eventTime!.badTimestamps).toBe(0);
+      expect(run.metrics().errors).toEqual([]);
+    } finally {
+      await p.disconnect();
+      await run.kill({ waitMs: 5000 });
+    }
+  }, 60_000);
+
+  it("every partition quiet: after idleTimeoutMs the watermark moves on with the clock and the last windows fire (the record's own timestamp as event time)", async () => {
+    const topic = await kafka.createTopic('et-idle', 3);
+    const records = [...spread(0, 60, 0, END - OOO), ...spread(1, 60, 0, END - OOO), ...spread(2, 60, 0, END - OOO)];
+    await kafka.produce(topic, records);
+    const run = await submit(
+      topology('kafka-et-idle', { topics: [topic], groupId: `g-${uid()}`, deserializer: jsonRecords, eventTime: { timestamp: 'record', maxOutOfOrdernessMs: OOO, idleTimeoutMs: 800, intervalMs: 20 } }),
+    );
+    try {
+      const want = truth(records);
+      await until(() => fired.length === want.size, 'every key fired', 30_000);
+      expect(new Map(fired.map((f) => [f.key, f.count]))).toEqual(want);
+      // Nothing can have got the watermark to END but the clock: every partition stops short of it.
+      for (const f of fired) {
+        expect(f.spout!.idle).toBe(true);
+        expect(f.spout!.partitions.every((x) => x.idle && x.watermark < BASE + END - OOO)).toBe(true);
+      }
+      expect(late).toEqual([]);
+      expect(run.metrics().errors).toEqual([]);
+    } finally {
+      await run.kill({ waitMs: 5000 });
+    }
+  }, 60_000);
+});
+
+/** Records every emitted tuple's partition and event time, and every watermark sent. */
+class Emits implements SpoutOutputCollector {
+  readonly records: { partition: number; ts: number }[] = [];
+  readonly watermarks: [number, boolean][] = [];
+  readonly errors: unknown[] = [];
+  readonly pending = 0;
+  emit(values: unknown[]): void {
+    this.records.push({ partition: values[3] as number, ts: (values[1] as { ts: number }).ts });
+  }
+  emitTo(_s: string, values: unknown[]): void {
+    this.emit(values);
+  }
+  emitDirect(_t: number, _s: string, values: unknown[]): void {
+    this.emit(values);
+  }
+  reportError(error: unknown): void {
+    this.errors.push(error);
+  }
+  emitWatermark(time: number, idle?: boolean): void {
+    this.watermarks.push([time, idle === true]);
+  }
+  /** The largest event time emitted per partition. */
+  maxPerPartition(): Map<number, number> {
+    const m = new Map<number, number>();
+    for (const r of this.records) m.set(r.partition, Math.max(m.get(r.partition) ?? -Infinity, r.ts));
+    return m;
+  }
+}
+
+describe('KafkaSpout per-partition watermarks in checkpoints, against a real broker', () => {
+  const kafka = useKafka();
+  const open: KafkaSpout[] = [];
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close().catch(() => undefined)));
+  });
+
+  /** 30 records on each of 3 partitions; partition p's event times are p * 1000 + 10 i, in order. */
+  async function input(): Promise<string> {
+    const topic = await kafka.createTopic('et-pos', 3);
+    const records: ProducerRecord[] = [];
+    for (let p = 0; p < 3; p++) for (let i = 0; i < 30; i++) records.push({ partition: p, key: null, value: JSON.stringify({ ts: p * 1000 + i * 10 }) });
+    await kafka.produce(topic, records);
+    return topic;
+  }
+
+  async function spout(topic: string, groupId: string, restore?: RestoredState) {
+    const s = new KafkaSpout({
+      brokers: kafka.brokers,
+      client: kafka.clientOptions(),
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 500,
+      topics: [topic],
+      groupId,
+      deserializer: jsonRecords,
+      eventTime: { timestamp: (_r, v) => (v[1] as { ts: number }).ts, maxOutOfOrdernessMs: 5, intervalMs: 10 },
+    });
+    open.push(s);
+    if (restore !== undefined) s.restoreState(restore);
+    const emits = new Emits();
+    const clock = new SimulatedClock();
+    await s.open(testContext(s, { componentId: 'in', clock, config: { checkpointIntervalMs: 1000 } }), emits);
+    await until(() => s.stats().owned.length === 3, 'the spout owning the three partitions', 20_000);
+    return { spout: s, emits, clock };
+  }
+
+  /** Call nextTuple until `done` holds (or fail after a while). */
+  async function pull(s: KafkaSpout, done: () => boolean): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (!done()) {
+      s.nextTuple();
+      if (!done()) await new Promise((r) => setTimeout(r, 2));
+      if (Date.now() > deadline) throw new Error('the spout did not emit what the test waits for');
+    }
+  }
+
+  const restoredFrom = (checkpointId: number, values: KafkaSpoutPosition[]): RestoredState => ({
+    checkpointId,
+    own: values[0],
+    all: values.map((value, taskIndex) => ({ taskIndex, value })),
+    previousParallelism: values.length,
+  });
+
+  it('snapshots each partition\'s watermark with its offset; a restored spout starts from them (not held back, not jumping ahead) and goes on; a position without them starts with none', async () => {
+    const topic = await input();
+    const groupId = `g-${uid()}`;
+    const a = await spout(topic, groupId);
+    await pull(a.spout, () => [0, 1, 2].every((p) => a.emits.records.filter((r) => r.partition === p).length >= 5));
+    const s1 = a.spout.snapshotState(1);
+    const max = a.emits.maxPerPartition();
+    expect([...s1.watermarks!].sort((x, y) => x[1] - y[1])).toEqual([0, 1, 2].map((p) => [topic, p, max.get(p)! - 5]));
+    a.clock.advance(10);
+    expect(a.emits.watermarks.at(-1)).toEqual([Math.min(...max.values()) - 5, false]);
+    await a.spout.close();
+
+    // Restored: each partition's watermark is back before any record; the task's is their least.
+    const b = await spout(topic, groupId, restoredFrom(1, [s1]));
+    expect(new Map(b.spout.stats().eventTime!.partitions.map((x) => [x.partition, x.watermark]))).toEqual(new Map([0, 1, 2].map((p) => [p, max.get(p)! - 5])));
+    b.clock.advance(10);
+    expect(b.emits.watermarks).toEqual([[Math.min(...max.values()) - 5, false]]);
+    // It goes on from the checkpoint's offsets: the rest, and the watermark follows to the end; nothing was late.
+    const rest = 90 - [0, 1, 2].reduce((n, p) => n + s1.offsets.find((o) => o[1] === p)![2], 0);
+    await pull(b.spout, () => b.emits.records.length >= rest);
+    b.clock.advance(10);
+    expect(b.emits.watermarks.at(-1)).toEqual([290 - 5, false]); // the least partition's last, 0 * 1000 + 290
+    expect(b.spout.stats().eventTime!.late).toBe(0);
+    expect(b.spout.snapshotState(2).watermarks).toEqual(expect.arrayContaining([0, 1, 2].map((p) => [topic, p, p * 1000 + 290 - 5])));
+    await b.spout.close();
+
+    // A position written without watermarks (before the option existed): its partitions have none and hold until their first record.
+    const old: KafkaSpoutPosition = { kind: 'squall.kafka-spout', v: 1, offsets: s1.offsets };
+    const c = await spout(topic, groupId, restoredFrom(1, [old]));
+    expect(c.spout.stats().eventTime!.partitions.map((x) => x.watermark)).toEqual([-Infinity, -Infinity, -Infinity]);
+    c.clock.advance(10);
+    expect(c.emits.watermarks).toEqual([]);
+    expect(c.spout.snapshotState(3).watermarks).toBeUndefined();
+    expect([a.emits.errors, b.emits.errors, c.emits.errors]).toEqual([[], [], []]);
+  }, 90_000);
+});
