@@ -225,7 +225,7 @@ describe('KafkaSpout per-partition watermarks in checkpoints, against a real bro
     return topic;
   }
 
-  async function spout(topic: string, groupId: string, restore?: RestoredState) {
+  async function spout(topic: string, groupId: string, restore?: RestoredState, waitForAll = true) {
     const s = new KafkaSpout({
       brokers: kafka.brokers,
       client: kafka.clientOptions(),
@@ -241,7 +241,7 @@ describe('KafkaSpout per-partition watermarks in checkpoints, against a real bro
     const emits = new Emits();
     const clock = new SimulatedClock();
     await s.open(testContext(s, { componentId: 'in', clock, config: { checkpointIntervalMs: 1000 } }), emits);
-    await until(() => s.stats().owned.length === 3, 'the spout owning the three partitions', 20_000);
+    if (waitForAll) await until(() => s.stats().owned.length === 3, 'the spout owning the three partitions', 20_000);
     return { spout: s, emits, clock };
   }
 
@@ -296,5 +296,42 @@ describe('KafkaSpout per-partition watermarks in checkpoints, against a real bro
     expect(c.emits.watermarks).toEqual([]);
     expect(c.spout.snapshotState(3).watermarks).toBeUndefined();
     expect([a.emits.errors, b.emits.errors, c.emits.errors]).toEqual([[], [], []]);
+  }, 90_000);
+
+  it('a rebalance drops revoked partitions from the watermark and adds assigned ones with none: they hold the new owner until their first record', async () => {
+    const topic = await input();
+    const groupId = `g-${uid()}`;
+    const a = await spout(topic, groupId);
+    await pull(a.spout, () => [0, 1, 2].every((p) => a.emits.records.filter((r) => r.partition === p).length >= 5));
+    a.clock.advance(10);
+    const before = a.emits.watermarks.at(-1)![0];
+    expect(before).toBe(Math.min(...a.emits.maxPerPartition().values()) - 5);
+
+    // A second member joins: the group moves some partitions to it.
+    const b = await spout(topic, groupId, undefined, false);
+    await until(() => b.spout.stats().owned.length > 0 && a.spout.stats().owned.length + b.spout.stats().owned.length === 3, 'the partitions split between the two', 30_000);
+    const partitionsOf = (s: KafkaSpout) => ({
+      owned: s.stats().owned.map((o) => o.partition).sort(),
+      tracked: s.stats().eventTime!.partitions.map((x) => x.partition).sort(),
+    });
+    // Each tracks the partitions it owns, no more.
+    expect(partitionsOf(a.spout).tracked).toEqual(partitionsOf(a.spout).owned);
+    expect(partitionsOf(b.spout).tracked).toEqual(partitionsOf(b.spout).owned);
+    // b's partitions have no watermark until their first record: b sends none yet.
+    expect(b.spout.stats().eventTime!.partitions.every((x) => x.watermark === -Infinity)).toBe(true);
+    b.clock.advance(10);
+    expect(b.emits.watermarks).toEqual([]);
+    // a: the least over what it kept, never below what it sent.
+    const kept = partitionsOf(a.spout).owned;
+    const maxA = a.emits.maxPerPartition();
+    a.clock.advance(10);
+    expect(a.emits.watermarks.at(-1)![0]).toBe(Math.max(before, Math.min(...kept.map((p) => maxA.get(p)! - 5))));
+    // b reads its partitions (from the group's committed offsets) and its watermark follows them.
+    const mine = partitionsOf(b.spout).owned;
+    await pull(b.spout, () => mine.every((p) => b.emits.records.some((r) => r.partition === p)));
+    b.clock.advance(10);
+    const maxB = b.emits.maxPerPartition();
+    expect(b.emits.watermarks.at(-1)).toEqual([Math.min(...mine.map((p) => maxB.get(p)! - 5)), false]);
+    expect(b.spout.stats().eventTime!.late).toBe(0);
   }, 90_000);
 });
