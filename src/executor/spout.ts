@@ -158,18 +158,24 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
       this.wm = new WatermarkGenerator(this.watermarks, this.streams, this.host.clock.now());
     }
     // A restored run goes on from the checkpoint's watermark, sent before any tuple: nothing turns on time again.
-    if (Number.isFinite(restoredWatermark)) {
-      this.wm?.resume(restoredWatermark);
+    // A spout that sends its own (per partition, say) restores its own instead: which of its inputs this task
+    // gets may have changed, and only it knows.
+    if (Number.isFinite(restoredWatermark) && this.wm !== null) {
+      this.wm.resume(restoredWatermark);
       this.forwardWatermark(restoredWatermark, false);
     }
   }
 
-  /** Send a watermark: no tuple with an earlier event time follows from this task (later ones are late). */
-  emitWatermark(time: number): void {
+  /**
+   * Send a watermark: no tuple with an earlier event time follows from this
+   * task (later ones are late). `idle`: the task has nothing to read (no
+   * partitions, say): bolts stop waiting for it.
+   */
+  emitWatermark(time: number, idle = false): void {
     if (typeof time !== 'number' || Number.isNaN(time)) {
       throw new SquallError({ code: 'E_BAD_ARGUMENT', component: this.component, message: `spout '${this.component}' emitted watermark ${String(time)}; a watermark is a number of ms of event time` });
     }
-    this.forwardWatermark(time, false);
+    this.forwardWatermark(time, idle === true);
   }
 
   protected hooks(): CheckpointHooks | null {

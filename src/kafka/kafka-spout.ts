@@ -25,14 +25,6 @@ export type { KafkaSpoutStats, KafkaEventTimeStats } from './spout/stats.ts';
 export type { KafkaEventTimeOptions } from './spout/event-time.ts';
 
 /**
- * `emitWatermark` with the idle flag the runtime sends downstream with a
- * watermark. The runtime's collector takes the time only so far (an idle
- * KafkaSpout task's watermark then goes as one that moves with the clock);
- * a collector that takes the flag tells bolts to stop waiting for the task.
- */
-type WatermarkSink = (time: number, idle: boolean) => void;
-
-/**
  * A KafkaSpout task's position in a checkpoint (what snapshotState
  * returns): per topic-partition, the next offset to emit. It also carries
  * the restored positions of partitions the task has not owned since the
@@ -340,7 +332,7 @@ export class KafkaSpout implements Spout {
     const et = this.eventTime;
     if (et === null || this.closed || !et.tick()) return;
     try {
-      (this.collector.emitWatermark as WatermarkSink).call(this.collector, et.watermark, et.idle);
+      this.collector.emitWatermark(et.watermark, et.idle);
     } catch (err) {
       this.collector.reportError(err);
     }

@@ -297,6 +297,7 @@ export function makeContext(
     get state() {
       return keyed.get();
     },
+    watermarks: def.watermarks,
     outputFields(stream = 'default') {
       const s = outputs.get(stream);
       if (!s) {

@@ -77,6 +77,9 @@ export interface SpoutOutputCollector {
    * (one that does is late downstream). For spouts that track event time
    * themselves (per partition, say); declare the spout with `watermarks: {}`
    * so that bolts wait for it. Never goes backwards (an earlier one is ignored).
+   * `idle` (default false): this task has nothing to read for now (no
+   * partitions assigned, say): bolts stop waiting for it until it sends a
+   * watermark that is not idle.
    */
-  emitWatermark(time: number): void;
+  emitWatermark(time: number, idle?: boolean): void;
 }

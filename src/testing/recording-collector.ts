@@ -7,7 +7,7 @@ import type { Clock, RandomSource } from '../runtime/index.ts';
 import { DEFAULT_CONFIG } from '../topology/index.ts';
 import { KeyedStateBackend } from '../state/index.ts';
 import { fieldsHashBits } from '../grouping/index.ts';
-import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
+import type { OutputDeclarer, TopologyContext, WatermarkOptions } from '../topology/index.ts';
 import { DEFAULT_STREAM, Tuple } from '../tuple/index.ts';
 
 /** Anything that declares output streams: a bolt, a basic bolt, a spout. */
@@ -292,6 +292,8 @@ export function executeBolt(bolt: Bolt, input: Tuple, collector: RecordingCollec
 
 /** The task a test context describes; every option has a default. */
 export interface TestContextOptions {
+  /** Spouts: the component's declared event-time watermarks (context.watermarks); default none. */
+  watermarks?: WatermarkOptions | null;
   /** The component's config, merged over squall's DEFAULT_CONFIG as the runtime merges it. */
   config?: Record<string, unknown>;
   /** Default: the component's class name. */
@@ -355,6 +357,7 @@ export function testContext(component: Declaring, options: TestContextOptions = 
     componentTasks,
     config,
     clock,
+    watermarks: options.watermarks ?? null,
     random: options.random ?? new SeededRandom(options.seed ?? 1),
     outputFields(stream = DEFAULT_STREAM) {
       const s = streams.get(stream);

@@ -1,4 +1,5 @@
 import type { KeyedStateContext } from '../state/index.ts';
+import type { WatermarkOptions } from './types.ts';
 import type { Clock } from '../runtime/index.ts';
 import type { RandomSource } from '../runtime/index.ts';
 
@@ -26,6 +27,8 @@ export interface TopologyContext {
    * topology checkpoints (checkpointIntervalMs > 0); in memory otherwise.
    */
   readonly state: KeyedStateContext;
+  /** Spouts: the event-time watermarks declared for the component (setSpout's `watermarks`), or null. */
+  readonly watermarks: WatermarkOptions | null;
 }
 
 /** Collects a component's stream declarations when the topology is built. */

@@ -87,7 +87,7 @@ describe('KafkaSpout event time per partition, against a real broker', () => {
     spouts.length = 0;
   });
 
-  function topology(name: string, options: KafkaSpoutOptions) {
+  function topology(name: string, options: KafkaSpoutOptions, spoutTasks = 1) {
     const b = new TopologyBuilder(name);
     b.setSpout(
       'in',
@@ -96,7 +96,7 @@ describe('KafkaSpout event time per partition, against a real broker', () => {
         spouts.push(s);
         return s;
       },
-      { watermarks: {} },
+      { watermarks: {}, parallelism: spoutTasks },
     );
     b.setBolt('window', () => new FirstWindow(), { parallelism: 2 }).fieldsGrouping('in', ['key']);
     return b.build();
@@ -151,6 +151,22 @@ describe('KafkaSpout event time per partition, against a real broker', () => {
       expect(run.metrics().errors).toEqual([]);
     } finally {
       await p.disconnect();
+      await run.kill({ waitMs: 5000 });
+    }
+  }, 60_000);
+
+  it('more spout tasks than partitions: the task the group gives no partition says it is idle, and the bolts do not wait for it', async () => {
+    const topic = await kafka.createTopic('et-spare', 1);
+    // One partition past END + OOO, read by one of the two tasks; idleness is off, so only the spare task's idle flag lets the windows fire.
+    const records = [...spread(0, 80, 0, END), ...spread(0, 20, END + OOO, END + OOO + 500)];
+    await kafka.produce(topic, records);
+    const run = await submit(topology('kafka-et-spare', { topics: [topic], groupId: `g-${uid()}`, deserializer: jsonRecords, eventTime: { timestamp: 'record', maxOutOfOrdernessMs: OOO, intervalMs: 20 } }, 2));
+    try {
+      const want = truth(records);
+      await until(() => fired.length === want.size, 'every key fired', 30_000);
+      expect(new Map(fired.map((f) => [f.key, f.count]))).toEqual(want);
+      expect(late).toEqual([]);
+    } finally {
       await run.kill({ waitMs: 5000 });
     }
   }, 60_000);
