@@ -9,3 +9,5 @@ export { RotatingMap } from './rotating-map.ts';
 export { AckerLedger, ackerTaskFor } from './ledger.ts';
 export type { AckerSink } from './ledger.ts';
 export { SlotAllocator } from './slots.ts';
+export { TraceTable } from './trace.ts';
+export type { TraceHolder, TracedTimeout } from './trace.ts';

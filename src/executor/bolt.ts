@@ -3,7 +3,7 @@ import type { IdSource } from '../acker/index.ts';
 import type { Anchors, BasicBolt, BasicOutputCollector, Bolt, OutputCollector } from '../bolt/index.ts';
 import { FailedError, isBasicBolt } from '../bolt/index.ts';
 import { SquallError } from '../errors/index.ts';
-import { checkEmit, directTaskError, Executor, notDirectError, TRACK_FAIL, TRACK_RESET, undeclaredStream } from '../kernel/index.ts';
+import { checkEmit, directTaskError, Executor, notDirectError, TRACE_BIT, tracedRootFirst, TRACK_FAIL, TRACK_RESET, undeclaredStream } from '../kernel/index.ts';
 import type { HostLink, OutStream } from '../kernel/index.ts';
 import type { CheckpointHooks, KeySelector, RestoredState, TimeDomain } from '../state/index.ts';
 import type { TopologyContext } from '../topology/index.ts';
@@ -129,8 +129,7 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
       if ((++this.executed & 15) === 0) {
         const t0 = performance.now();
         this.execute(bolt, input);
-        this.sampledMs += performance.now() - t0;
-        this.samples++;
+        this.executeSample(performance.now() - t0);
       } else {
         this.execute(bolt, input);
       }
@@ -396,6 +395,8 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
         else if (single !== null && single.more === null) t = this.childOfOne(single, values, s);
         else t = this.childOfMany(single, many, values, s);
         host.deliver(targets[i]!, t);
+        // Traced trees only (1 in traceSample): who holds the tuple now. Untracked tuples have rootLo 0.
+        if ((t.rootLo & TRACE_BIT) !== 0) this.traceHold(targets[i]!, t);
         this.transferred++;
       }
     }
@@ -430,6 +431,7 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     const ids: number[] = [];
     if (single !== null) this.link(single, ids);
     else for (let a = 0; a < many!.length; a++) this.link(many![a]!, ids);
+    if (ids.length > 4) tracedRootFirst(ids);
     const more = ids.length > 4 ? ids.slice(4) : null;
     return new Tuple(values, s.desc, this.taskId, ids[0]!, ids[1]!, ids[2]!, ids[3]!, more);
   }

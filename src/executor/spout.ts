@@ -10,9 +10,12 @@ import {
   SIG_DEACTIVATE,
   SIG_ROTATE,
   Signal,
+  TRACE_BIT,
   TRACK_COMPLETED,
   TRACK_FAILED,
+  TRACK_HOLD,
   TRACK_INIT,
+  TRACK_KIND_MASK,
   TRACK_RESET,
   TRACK_TIMED_OUT,
   TRACK_WORDS,
@@ -94,6 +97,15 @@ class WatermarkGenerator {
 /** Complete latency is measured on 1 tree in LATENCY_SAMPLE (a power of two): two clock reads per tree cost more than a null bolt's whole execute. */
 const LATENCY_SAMPLE = 8;
 
+/**
+ * Trees traced whatever the sample rate: the first TRACE_FIRST of each spout
+ * task, and again after a timeout once those are used up, so the first
+ * timeouts of a run (and the ones after each) say who held their tuples.
+ */
+export const TRACE_FIRST = 16;
+/** A gap that never comes: no sampling (about a billion trees). */
+const NO_TRACE = 0x3fffffff;
+
 /** Rotating buckets of the pending map (see RotatingMap): expiry within [T, 1.5T]. */
 export const TIMEOUT_BUCKETS = 3;
 
@@ -121,6 +133,13 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
   private idleMs = 0;
   /** performance.now() before which nextTuple is not called (idle backoff). */
   idleUntil = 0;
+  /** The fraction of trees traced beyond the first ones (config traceSample, 0 to 1; set by the host). */
+  traceSample = 0;
+  /** Trees until the next traced one (1: the next), and forced traces left. */
+  private traceIn = 1;
+  private traceFirst = TRACE_FIRST;
+  /** Trees traced so far. */
+  traced = 0;
   /** Event-time watermarks generated from the emits (set by the host; null: none). */
   watermarks: WatermarkOptions | null = null;
   private wm: WatermarkGenerator | null = null;
@@ -270,7 +289,8 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
       // The root's low half is random; its high half names this task and the
       // tree's slot (PendingTrees), so outcomes find the tree without a hash.
       ids.next();
-      rootLo = ids.lo;
+      // The low bit marks a traced tree: set on the sampled ones, clear on the rest.
+      rootLo = --this.traceIn === 0 && this.traceNext() ? ids.lo | TRACE_BIT : ids.lo & ~TRACE_BIT;
       rootHi = this.trees.add(rootLo, msgId, (++this.sampleTick & (LATENCY_SAMPLE - 1)) === 1 ? host.clock.now() : -1);
     }
     let sent = 0;
@@ -284,6 +304,7 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
             xorLo ^= ids.lo;
             xorHi ^= ids.hi;
             host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId, rootLo, rootHi, ids.lo, ids.hi, null));
+            if ((rootLo & TRACE_BIT) !== 0) this.track.add(ackerTaskFor(rootLo, rootHi, this.ackers), TRACK_HOLD, targets[i]!, rootLo, rootHi, ids.lo, this.taskId);
           } else {
             host.deliver(targets[i]!, new Tuple(values, s.desc, this.taskId));
           }
@@ -309,6 +330,36 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
       return;
     }
     this.track.add(ackerTaskFor(rootLo, rootHi, this.ackers), TRACK_INIT, this.taskId, rootLo, rootHi, xorLo, xorHi);
+  }
+
+  /** The countdown to a traced tree ran out: trace this one? Sets the next countdown. */
+  private traceNext(): boolean {
+    if (this.traceFirst > 0) {
+      this.traceFirst--;
+      this.traceIn = this.traceFirst > 0 ? 1 : this.traceGap();
+      this.traced++;
+      return true;
+    }
+    this.traceIn = this.traceGap();
+    if (!(this.traceSample > 0)) return false;
+    this.traced++;
+    return true;
+  }
+
+  /** Trees to the next sampled one: geometric with mean 1 / traceSample, from the host's random source. */
+  private traceGap(): number {
+    const p = this.traceSample;
+    if (!(p > 0)) return NO_TRACE;
+    if (p >= 1) return 1;
+    const u = 1 - this.host.random.float(); // (0, 1]
+    return Math.min(NO_TRACE, 1 + Math.floor(Math.log(u) / Math.log(1 - p)));
+  }
+
+  /** A tree timed out: trace the next TRACE_FIRST trees, if the forced ones are used up. */
+  private traceAfterTimeout(): void {
+    if (this.traceFirst > 0 || !this.tracking) return;
+    this.traceFirst = TRACE_FIRST;
+    this.traceIn = 1;
   }
 
   // --- actor loop ----------------------------------------------------------
@@ -389,7 +440,7 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
     const end = b.count * TRACK_WORDS;
     const trees = this.trees;
     for (let o = 0; o < end; o += TRACK_WORDS) {
-      const kind = d[o]! & 7;
+      const kind = d[o]! & TRACK_KIND_MASK;
       const slot = trees.find(d[o + 1]!, d[o + 2]!);
       if (slot < 0) continue; // already timed out here
       if (kind === TRACK_RESET) {
@@ -406,7 +457,10 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
       } else {
         invariant(kind === TRACK_FAILED || kind === TRACK_TIMED_OUT, `spout task ${this.taskId} got tracking record kind ${kind}`);
         if (kind === TRACK_FAILED) this.failed++;
-        else this.timedOut++;
+        else {
+          this.timedOut++;
+          this.traceAfterTimeout();
+        }
         this.callFail(spout, msgId);
       }
     }
@@ -436,6 +490,7 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
 
   private readonly expire = (msgId: unknown): void => {
     this.timedOut++;
+    this.traceAfterTimeout();
     this.callFail(this.spout!, msgId);
   };
 

@@ -9,6 +9,9 @@ import { KeyedHolder } from './checkpoint.ts';
 import type { TaskRestore } from './checkpoint.ts';
 import { BARRIER_DESC, Tuple, WATERMARK_DESC } from '../tuple/index.ts';
 import { Mailbox } from './mailbox.ts';
+import { ackerTaskFor } from '../acker/index.ts';
+import { Histogram } from './histogram.ts';
+import { TRACE_BIT, TRACK_HOLD } from './messages.ts';
 import type { OutStream } from './outputs.ts';
 import { TrackOutbox } from './track-outbox.ts';
 
@@ -30,9 +33,15 @@ export abstract class Executor<M> {
   executed = 0;
   acked = 0;
   failed = 0;
-  /** Sampled execute times (bolts): their sum and count. */
+  /** Sampled execute times (bolts): their sum and count, and their distribution. */
   sampledMs = 0;
   samples = 0;
+  readonly executeLatency = new Histogram();
+  /** Stuck detection (bolts): acked + failed at the last check that saw it change, and when (topology clock). */
+  private ackMark = -1;
+  private ackMarkAt = 0;
+  /** When the task was last seen acking (it has acked nothing since, with input waiting), or -1: not stuck. */
+  private stuckSince = -1;
   /** Outgoing tracking records, flushed at the end of each slice. */
   readonly track: TrackOutbox;
   /** The host's estimate of what one message (or nextTuple call) costs this task, in ms. */
@@ -262,10 +271,76 @@ export abstract class Executor<M> {
     return instance;
   }
 
+  /** One sampled execute time (ms): its mean and its histogram. */
+  protected executeSample(ms: number): void {
+    this.sampledMs += ms;
+    this.samples++;
+    this.executeLatency.recordMs(ms);
+  }
+
+  /**
+   * Tell the acker of each traced root of `t` that `target` now holds it
+   * (TRACK_HOLD; see src/acker/trace.ts). Called only for a tuple whose
+   * first root is traced: a tuple of several trees has a traced root first
+   * when it has one (tracedRootFirst).
+   */
+  protected traceHold(target: number, t: Tuple): void {
+    const ackers = this.host.ackerTasks;
+    this.track.add(ackerTaskFor(t.rootLo, t.rootHi, ackers), TRACK_HOLD, target, t.rootLo, t.rootHi, t.idLo, this.taskId);
+    const more = t.more;
+    if (more === null) return;
+    for (let i = 0; i < more.length; i += 4) {
+      if ((more[i]! & TRACE_BIT) !== 0) this.track.add(ackerTaskFor(more[i]!, more[i + 1]!, ackers), TRACK_HOLD, target, more[i]!, more[i + 1]!, more[i + 2]!, this.taskId);
+    }
+  }
+
+  /**
+   * Stuck detection, called by the host on each timeout rotation (every
+   * messageTimeoutMs / 2 of the topology clock): a task that has input (a
+   * message in its mailbox, or an input executed and neither acked nor
+   * failed) and has acked nothing for messageTimeoutMs is stuck.
+   */
+  checkStuck(now: number, timeoutMs: number): void {
+    const settled = this.acked + this.failed;
+    if (settled !== this.ackMark) {
+      this.ackMark = settled;
+      this.ackMarkAt = now;
+      this.stuckSince = -1;
+      return;
+    }
+    const hasInput = this.mailbox.size > 0 || this.executed > settled;
+    if (!hasInput) this.stuckSince = -1;
+    else if (this.stuckSince < 0 && now - this.ackMarkAt >= timeoutMs) this.stuckSince = this.ackMarkAt;
+  }
+
+  /** How long (ms) the task has acked nothing while it had input, when it is stuck; -1 when it is not (or acked since the last check). */
+  stuckForMs(): number {
+    if (this.stuckSince < 0 || this.acked + this.failed !== this.ackMark) return -1;
+    return Math.max(0, this.host.clock.now() - this.stuckSince);
+  }
+
   downstreamHasRoom(): boolean {
     const d = this.downstream;
     for (let i = 0; i < d.length; i++) if (!d[i]!.hasRoom()) return false;
     return true;
+  }
+}
+
+/**
+ * A tuple of several trees built from `ids` ([rootLo, rootHi, idLo, idHi]
+ * per root): move a traced root to the front, so that one test of the first
+ * root tells whether the tuple needs hold records.
+ */
+export function tracedRootFirst(ids: number[]): void {
+  if ((ids[0]! & TRACE_BIT) !== 0) return;
+  for (let i = 4; i < ids.length; i += 4) {
+    if ((ids[i]! & TRACE_BIT) === 0) continue;
+    for (let k = 0; k < 4; k++) {
+      const x = ids[k]!;
+      ids[k] = ids[i + k]!;
+      ids[i + k] = x;
+    }
+    return;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { IdSource } from '../acker/index.ts';
+import type { IdSource, TracedTimeout } from '../acker/index.ts';
 import type { Tuple } from '../tuple/index.ts';
 import type { Clock, RandomSource } from '../runtime/index.ts';
 import type { Signal, TrackBatch, TrackPool } from './messages.ts';
@@ -41,4 +41,6 @@ export interface HostLink {
   taskInfo(taskId: number): { readonly taskIndex: number };
   /** A task's part of a checkpoint, or its decline: to the coordinator. */
   checkpointEvent(event: CheckpointEvent): void;
+  /** An acker timed out a traced tree: who held what (docs/metrics.md, "Where did my tuple get stuck?"). */
+  traceTimedOut(timeout: TracedTimeout): void;
 }

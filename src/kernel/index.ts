@@ -6,7 +6,7 @@
  * executors extend it (src/executor/); hosts and run controllers assemble
  * them (src/runtime/). See docs/runtime.md for the layering.
  */
-export { Executor, makeContext } from './executor.ts';
+export { Executor, makeContext, tracedRootFirst } from './executor.ts';
 export { Mailbox } from './mailbox.ts';
 export { Histogram } from './histogram.ts';
 export * from './messages.ts';

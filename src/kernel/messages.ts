@@ -4,7 +4,7 @@
  * timeout buckets, activate, deactivate). Data travels as Tuple.
  *
  * A tracking record is five 32-bit words: kind and task packed in the first
- * (`task << 3 | kind`), then the root id's halves and a value's halves.
+ * (`task << 4 | kind`), then the root id's halves and a value's halves.
  * The same records sit in a local batch and in the batch codec's wire
  * format, so a batch crosses a thread as one copy of its words.
  */
@@ -15,6 +15,23 @@ export const TRACK_RESET = 4; // executor -> acker -> spout: restart the tree's 
 export const TRACK_COMPLETED = 5; // acker -> spout
 export const TRACK_FAILED = 6; // acker -> spout
 export const TRACK_TIMED_OUT = 7; // acker -> spout
+/**
+ * executor -> acker, traced trees only: `task` (the holder) now holds a tuple
+ * of the root; value = the tuple's id for the root (low half) and the task
+ * that sent it (see src/acker/trace.ts).
+ */
+export const TRACK_HOLD = 8;
+
+/** A record's kind is `head & TRACK_KIND_MASK`, its task `head >>> TRACK_TASK_SHIFT`. */
+export const TRACK_KIND_MASK = 15;
+export const TRACK_TASK_SHIFT = 4;
+
+/**
+ * The bit of a root id's low half that marks a traced tree (the spout sets
+ * it on the trees it samples and clears it on the rest): executors test it
+ * with one AND where a tuple of a traced tree needs more than the usual work.
+ */
+export const TRACE_BIT = 1;
 
 /** u32 words per record. */
 export const TRACK_WORDS = 5;
@@ -40,7 +57,7 @@ export class TrackBatch {
     const i = this.count++;
     const o = i * TRACK_WORDS;
     const d = this.data;
-    d[o] = (task << 3) | kind;
+    d[o] = (task << TRACK_TASK_SHIFT) | kind;
     d[o + 1] = lo;
     d[o + 2] = hi;
     d[o + 3] = vlo;

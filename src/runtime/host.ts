@@ -1,4 +1,5 @@
 import { IdSource } from '../acker/index.ts';
+import type { TracedTimeout } from '../acker/index.ts';
 import type { BasicBolt, Bolt } from '../bolt/index.ts';
 import { AckerExecutor, BoltExecutor, SpoutExecutor, TIMEOUT_BUCKETS } from '../executor/index.ts';
 import { ACTIVATE, buildOutputs, buildStreamTable, DEACTIVATE, makeContext, ROTATE, TrackPool } from '../kernel/index.ts';
@@ -14,6 +15,8 @@ import type { StreamDesc } from '../tuple/index.ts';
 import type { Clock } from './clock.ts';
 import type { RandomSource } from './random.ts';
 import { Transport } from './transport.ts';
+import { MAX_TRACES } from './metrics.ts';
+import type { HostTraces, TraceReport } from './metrics.ts';
 import type { MessagePort } from 'node:worker_threads';
 
 /**
@@ -97,6 +100,8 @@ export class Host implements HostLink {
   private readonly cancels: (() => void)[] = [];
   /** To the other hosts; null when this is the only one. */
   readonly transport: Transport | null;
+  /** Traced timeouts this host's ackers reported: how many, and the latest. */
+  readonly traces: HostTraces = { count: 0, latest: [] };
 
   constructor(options: HostOptions) {
     this.options = options;
@@ -126,6 +131,7 @@ export class Host implements HostLink {
           const idleMax = Number(context.config['spoutIdleMaxMs']);
           const s = new SpoutExecutor(taskId, def.id, this, def.factory as () => Spout, context, outputs, maxPending, idleMax, capacity);
           s.watermarks = def.watermarks;
+          s.traceSample = Number(context.config['traceSample'] ?? 0);
           this.spouts.push(s);
           exec = s as Executor<unknown>;
         } else {
@@ -204,6 +210,30 @@ export class Host implements HostLink {
     return { taskIndex: this.options.plan.tasks[taskId]!.index };
   }
 
+  /** An acker here timed out a traced tree: name the tasks, add the queue depths of those on this host. */
+  traceTimedOut(t: TracedTimeout): void {
+    const tasks = this.options.plan.tasks;
+    const report: TraceReport = {
+      spout: tasks[t.spoutTask]?.component ?? `task ${t.spoutTask}`,
+      spoutTask: t.spoutTask,
+      atMs: this.clock.now(),
+      wallMs: Date.now(),
+      ageMs: Math.round(t.ageMs),
+      holders: t.holders.map((h) => ({
+        component: tasks[h.task]?.component ?? `task ${h.task}`,
+        task: h.task,
+        heldMs: Math.round(h.heldMs),
+        exact: h.exact,
+        // -1: on another host; the snapshot fills it in from that host's report.
+        queued: this.byTask[h.task]?.mailbox.size ?? -1,
+      })),
+      truncated: t.truncated,
+    };
+    this.traces.count++;
+    this.traces.latest.push(report);
+    if (this.traces.latest.length > MAX_TRACES) this.traces.latest.shift();
+  }
+
   requestRollback(component: string, task: number, reason: string): void {
     this.options.onRollback?.(component, task, reason);
   }
@@ -265,6 +295,9 @@ export class Host implements HostLink {
     if (rotating.length > 0) {
       this.cancels.push(this.clock.every(rotateEvery, () => {
         for (const e of rotating) this.deliver(e.taskId, ROTATE);
+        // Once per rotation, not per tuple: a bolt with input that acked nothing for a whole timeout is stuck.
+        const now = this.clock.now();
+        for (const b of this.bolts) b.checkStuck(now, timeout);
       }));
     }
     for (const def of topology.components.values()) {

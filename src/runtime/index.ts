@@ -8,5 +8,5 @@ export { CHECKPOINTS_COMPONENT } from './run.ts';
 export type { CheckpointStats, CheckpointMeta, ComponentMeta } from './checkpoints.ts';
 export type { CaptureSink } from '../kernel/index.ts';
 export { latencyBetween } from './metrics.ts';
-export type { ComponentMetrics, HostMetrics, MetricsSnapshot, ReportedError, TaskMetrics } from './metrics.ts';
+export type { ComponentMetrics, HostMetrics, MetricsSnapshot, ReportedError, StuckTask, TaskMetrics, TraceHolderReport, TraceReport } from './metrics.ts';
 export type { TopologyStatus } from './status.ts';

@@ -57,7 +57,7 @@ export class LocalHosts implements HostGroup {
   async refresh(): Promise<void> {}
 
   reports(): HostReport[] {
-    return [hostReport(0, this.host.executors, this.errors)];
+    return [hostReport(0, this.host.executors, this.errors, undefined, this.host.traces)];
   }
 
   hosts(): HostStatus[] {

@@ -19,6 +19,15 @@ export interface ComponentMetrics {
   queued: number;
   /** Bolts: mean execute time (ms), sampled 1 in 16. */
   executeLatencyMs?: number;
+  /** Bolts: execute time percentiles over the sampled executes (ms; within a bucket's 9%). */
+  executeLatencyPercentilesMs?: { p50: number; p99: number; max: number };
+  /** Bolts: the execute-time histogram's non-zero buckets as [index, count, ...] (src/kernel/histogram.ts), over the sampled executes. */
+  executeLatencyBuckets?: number[];
+  /** Bolts: the sum of the sampled execute times (ms) and how many were sampled. */
+  executeLatencySumMs?: number;
+  executeLatencyCount?: number;
+  /** Tasks of the component flagged stuck now (see TaskMetrics.stuckMs). */
+  stuckTasks?: number;
   /**
    * Bolts: the fraction of the run its tasks spent executing (mean over its
    * tasks, estimated as executed x mean execute time / uptime). Near 1: the
@@ -29,6 +38,8 @@ export interface ComponentMetrics {
   timedOut?: number;
   /** Spouts only: trees in flight now. */
   pending?: number;
+  /** Spouts only: trees traced (config traceSample, and the first ones; see docs/metrics.md). */
+  traced?: number;
   /** Spouts only: complete latency, emit to tree done, over the whole run. */
   completeLatencyMs?: { p50: number; p99: number; max: number };
   /**
@@ -50,8 +61,49 @@ export interface ComponentMetrics {
  */
 export type TaskMetrics = { task: number } & Pick<
   ExecutorStats,
-  'component' | 'kind' | 'host' | 'emitted' | 'transferred' | 'executed' | 'acked' | 'failed' | 'queued' | 'timedOut' | 'pending'
+  'component' | 'kind' | 'host' | 'emitted' | 'transferred' | 'executed' | 'acked' | 'failed' | 'queued' | 'timedOut' | 'pending' | 'stuckMs'
 >;
+
+/**
+ * A traced tree that timed out, and who held it: the task(s) that were given
+ * one of its tuples and never acked it (docs/metrics.md, "Where did my tuple
+ * get stuck?").
+ */
+export interface TraceReport {
+  /** The spout component and task whose tree it was. */
+  spout: string;
+  spoutTask: number;
+  /** The topology clock (ms) at the timeout. */
+  atMs: number;
+  /** Wall-clock time of the timeout, ms since the epoch (the exemplar's timestamp). */
+  wallMs: number;
+  /** How long the tree had been in flight when it timed out, ms. */
+  ageMs: number;
+  /** The tasks holding a tuple of it, the longest held first. Empty: none could be named (a tuple lost with a crashed thread, say). */
+  holders: TraceHolderReport[];
+  /** The tree was larger than a trace keeps (4,096 tuples): holders may be missing. */
+  truncated: boolean;
+}
+
+export interface TraceHolderReport {
+  component: string;
+  task: number;
+  /** How long it had held the tuple at the timeout, ms; exactly when `exact`, else at most (it holds one of the tuples it was given since). */
+  heldMs: number;
+  exact: boolean;
+  /** Messages in the task's mailbox at the timeout (from the host's latest report when the task is on another thread than the acker). */
+  queued: number;
+}
+
+/** A task flagged stuck: it has input and acked nothing for at least messageTimeoutMs. */
+export interface StuckTask {
+  component: string;
+  task: number;
+  host: number;
+  /** How long it has acked nothing, ms. */
+  forMs: number;
+  queued: number;
+}
 
 export interface ReportedError {
   component: string;
@@ -90,7 +142,15 @@ export interface MetricsSnapshot {
   errorsDropped: number;
   /** Checkpoint figures, when the topology checkpoints. */
   checkpoints?: import('./checkpoints.ts').CheckpointStats;
+  /** Traced trees that timed out over the run, and the latest of them (at most MAX_TRACES, oldest first); snapshot() always sets them. */
+  tracedTimeouts?: number;
+  traces?: TraceReport[];
+  /** Tasks stuck now, by task id (snapshot() always sets it). */
+  stuck?: StuckTask[];
 }
+
+/** Trace reports a host keeps, and a snapshot shows: the latest. */
+export const MAX_TRACES = 32;
 
 /** Errors kept per run; repeats of one message from one component are counted, not stored again. */
 const MAX_ERRORS = 100;
@@ -156,6 +216,8 @@ export interface ExecutorStats {
   /** Spouts: */
   timedOut: number;
   pending: number;
+  /** Spouts: trees traced. */
+  traced?: number;
   /** Spouts: isDone() now, or null when the spout cannot say. */
   done: boolean | null;
   latency: number[] | null;
@@ -164,6 +226,11 @@ export interface ExecutorStats {
   latencySumMs: number;
   sampledMs: number;
   samples: number;
+  /** Bolts: the sampled execute times' histogram, sparse, and its max (ms). */
+  execLatency?: number[] | null;
+  execLatencyMax?: number;
+  /** Bolts: ms the task has acked nothing while it had input, when flagged stuck; -1 when not. */
+  stuckMs: number;
 }
 
 export function executorStats(e: Executor<unknown>, host: number): ExecutorStats {
@@ -181,12 +248,16 @@ export function executorStats(e: Executor<unknown>, host: number): ExecutorStats
     queued: e.mailbox.size,
     timedOut: spout?.timedOut ?? 0,
     pending: spout?.pending ?? 0,
+    traced: spout?.traced ?? 0,
     done: spout === null ? null : spout.hasDoneCheck() ? spout.isDone() : null,
     latency: spout?.latency.toSparse() ?? null,
     latencyMax: spout?.latency.max ?? 0,
     latencySumMs: spout?.latency.sum ?? 0,
     sampledMs: e.sampledMs,
     samples: e.samples,
+    execLatency: e.kind === 'bolt' ? e.executeLatency.toSparse() : null,
+    execLatencyMax: e.executeLatency.max,
+    stuckMs: e.kind === 'bolt' ? e.stuckForMs() : -1,
   };
 }
 
@@ -210,13 +281,23 @@ export interface HostReport {
   errors: ReportedError[];
   errorCounts: Record<string, number>;
   errorsDropped: number;
+  /** Traced timeouts reported by this host's ackers, and the latest (at most MAX_TRACES). */
+  tracedTimeouts?: number;
+  traces?: TraceReport[];
 }
 
-export function hostReport(host: number, executors: readonly Executor<unknown>[], errors: ErrorLog, links?: LinkStats[]): HostReport {
+/** What a host knows of its traced timeouts. */
+export interface HostTraces {
+  count: number;
+  latest: TraceReport[];
+}
+
+export function hostReport(host: number, executors: readonly Executor<unknown>[], errors: ErrorLog, links?: LinkStats[], traces?: HostTraces): HostReport {
   return {
     host,
     executors: executors.map((e) => executorStats(e, host)),
     ...(links ? { links } : {}),
+    ...(traces && traces.count > 0 ? { tracedTimeouts: traces.count, traces: traces.latest.map((t) => ({ ...t, holders: t.holders.map((h) => ({ ...h })) })) } : {}),
     errors: errors.list(),
     errorCounts: Object.fromEntries(errors.perComponent),
     errorsDropped: errors.dropped,
@@ -225,7 +306,9 @@ export function hostReport(host: number, executors: readonly Executor<unknown>[]
 
 /** Merge host reports into per-component figures. */
 export function snapshot(reports: readonly HostReport[], uptimeMs: number): MetricsSnapshot {
-  const byComponent = new Map<string, { m: ComponentMetrics; h: Histogram | null; sampledMs: number; samples: number }>();
+  const byComponent = new Map<string, { m: ComponentMetrics; h: Histogram | null; x: Histogram | null; sampledMs: number; samples: number }>();
+  let tracedTimeouts = 0;
+  const traces: TraceReport[] = [];
   const totals = { emitted: 0, acked: 0, failed: 0, timedOut: 0, pending: 0 };
   const hosts = new Map<number, HostMetrics>();
   const tasks = new Map<number, TaskMetrics>();
@@ -236,6 +319,8 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
     for (const [c, n] of Object.entries(r.errorCounts)) errorCounts.set(c, (errorCounts.get(c) ?? 0) + n);
     errors.push(...r.errors);
     errorsDropped += r.errorsDropped;
+    tracedTimeouts += r.tracedTimeouts ?? 0;
+    if (r.traces) for (const t of r.traces) traces.push({ ...t, holders: t.holders.map((h) => ({ ...h })) });
   }
   for (const r of reports) {
     for (const e of r.executors) {
@@ -245,12 +330,15 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
         if (e.kind === 'spout') {
           m.timedOut = 0;
           m.pending = 0;
+          m.traced = 0;
         }
-        entry = { m, h: e.kind === 'spout' ? new Histogram() : null, sampledMs: 0, samples: 0 };
+        if (e.kind === 'bolt') m.stuckTasks = 0;
+        entry = { m, h: e.kind === 'spout' ? new Histogram() : null, x: e.kind === 'bolt' ? new Histogram() : null, sampledMs: 0, samples: 0 };
         byComponent.set(e.component, entry);
       }
       entry.sampledMs += e.sampledMs;
       entry.samples += e.samples;
+      entry.x?.mergeSparse(e.execLatency ?? [], e.execLatencyMax ?? 0, e.sampledMs);
       const m = entry.m;
       if (r.retired !== true) m.tasks++;
       addCounts(m, e);
@@ -258,6 +346,7 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
       if (e.kind === 'spout') {
         m.timedOut! += e.timedOut;
         m.pending! += e.pending;
+        m.traced = (m.traced ?? 0) + (e.traced ?? 0);
         entry.h!.mergeSparse(e.latency ?? [], e.latencyMax, e.latencySumMs ?? 0);
         totals.acked += e.acked;
         totals.failed += e.failed;
@@ -267,10 +356,14 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
       if (e.kind !== 'acker') totals.emitted += e.emitted;
       let t = tasks.get(e.taskId);
       if (!t) {
-        t = { task: e.taskId, component: e.component, kind: e.kind, host: e.host, emitted: 0, transferred: 0, executed: 0, acked: 0, failed: 0, queued: 0, timedOut: 0, pending: 0 };
+        t = { task: e.taskId, component: e.component, kind: e.kind, host: e.host, emitted: 0, transferred: 0, executed: 0, acked: 0, failed: 0, queued: 0, timedOut: 0, pending: 0, stuckMs: -1 };
         tasks.set(e.taskId, t);
       }
-      if (r.retired !== true) t.host = e.host;
+      if (r.retired !== true) {
+        t.host = e.host;
+        t.stuckMs = e.stuckMs ?? -1;
+        if (t.stuckMs >= 0) m.stuckTasks = (m.stuckTasks ?? 0) + 1;
+      }
       addCounts(t, e);
       t.transferred += e.transferred;
       t.timedOut += e.timedOut;
@@ -284,7 +377,13 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
     }
   }
   const components: ComponentMetrics[] = [];
-  for (const { m, h, sampledMs, samples } of byComponent.values()) {
+  for (const { m, h, x, sampledMs, samples } of byComponent.values()) {
+    if (x) {
+      m.executeLatencyPercentilesMs = { p50: round(x.percentileMs(0.5)), p99: round(x.percentileMs(0.99)), max: round(x.max) };
+      m.executeLatencyBuckets = x.toSparse();
+      m.executeLatencySumMs = sampledMs;
+      m.executeLatencyCount = samples;
+    }
     if (h) {
       m.completeLatencyMs = { p50: round(h.percentileMs(0.5)), p99: round(h.percentileMs(0.99)), max: round(h.max) };
       m.completeLatencyBuckets = h.toSparse();
@@ -297,11 +396,18 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
     }
     components.push(m);
   }
+  const taskList = [...tasks.values()].sort((a, b) => a.task - b.task);
+  // A holder on another thread than the acker: its queue depth from its host's latest report.
+  for (const t of traces) for (const holder of t.holders) if (holder.queued < 0) holder.queued = tasks.get(holder.task)?.queued ?? 0;
+  traces.sort((a, b) => a.wallMs - b.wallMs || a.atMs - b.atMs);
   return {
     uptimeMs,
     components,
     hosts: [...hosts.values()].sort((a, b) => a.host - b.host),
-    tasks: [...tasks.values()].sort((a, b) => a.task - b.task),
+    tasks: taskList,
+    tracedTimeouts,
+    traces: traces.slice(-MAX_TRACES),
+    stuck: taskList.filter((t) => t.stuckMs >= 0).map((t) => ({ component: t.component, task: t.task, host: t.host, forMs: Math.round(t.stuckMs), queued: t.queued })),
     totals,
     errors: mergeErrors(errors),
     errorsDropped,

@@ -125,6 +125,13 @@ export interface TopologyConfig {
   checkpointMaxAlignedTuples: number;
   /** Key groups of keyed state: the upper bound of any stateful bolt's parallelism (default 128). */
   maxParallelism: number;
+  /**
+   * The fraction of tuple trees traced, 0 to 1 (default 0): for a traced
+   * tree the acker keeps which task holds each of its tuples, so a timeout
+   * names the task that never acked (docs/metrics.md). The first 16 trees of
+   * each spout task, and 16 after a timeout, are traced whatever it says.
+   */
+  traceSample: number;
   /** User settings, read from context.config by components. */
   [key: string]: unknown;
 }
@@ -141,6 +148,7 @@ export const DEFAULT_CONFIG: Readonly<TopologyConfig> = Object.freeze({
   checkpointMode: 'exactly-once',
   checkpointMaxAlignedTuples: 100_000,
   maxParallelism: 128,
+  traceSample: 0,
 });
 
 export interface Topology {

@@ -169,6 +169,14 @@ export function validateConfig(config: TopologyConfig): void {
   if (config.maxParallelism > 32768) {
     throw new SquallError({ code: 'E_BAD_CONFIG', message: `maxParallelism must be at most 32768; got ${config.maxParallelism}`, details: { key: 'maxParallelism', value: config.maxParallelism } });
   }
+  const trace = config.traceSample;
+  if (typeof trace !== 'number' || !(trace >= 0 && trace <= 1)) {
+    throw new SquallError({
+      code: 'E_BAD_CONFIG',
+      message: `config traceSample is ${JSON.stringify(trace)}; it must be a number from 0 (trace only the first trees and those after a timeout) to 1 (trace every tree), such as 0.01`,
+      details: { key: 'traceSample', value: trace },
+    });
+  }
   if (config.checkpointMode !== 'exactly-once' && config.checkpointMode !== 'at-least-once') {
     throw new SquallError({
       code: 'E_BAD_CONFIG',

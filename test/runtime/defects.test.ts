@@ -22,7 +22,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ackerTaskFor } from '../../src/acker/index.ts';
 import { planTopology, SquallError, submit } from '../../src/index.ts';
 import type { SchedulingStrategy, TopologyRun } from '../../src/index.ts';
-import { TRACK_FAIL, TRACK_INIT, TRACK_WORDS, TrackBatch, TrackPool } from '../../src/kernel/index.ts';
+import { TRACK_FAIL, TRACK_INIT, TRACK_KIND_MASK, TRACK_TASK_SHIFT, TRACK_WORDS, TrackBatch, TrackPool } from '../../src/kernel/index.ts';
 import type { Executor, Message } from '../../src/kernel/index.ts';
 import { BATCH_RECORDS, CREDIT_TUPLES, Transport } from '../../src/runtime/transport.ts';
 import type { LocalDelivery } from '../../src/runtime/transport.ts';
@@ -84,12 +84,12 @@ interface Pair {
   close(): void;
 }
 
-/** A batch's records as [kind, task, rootLo, rootHi] (the first word packs task << 3 | kind). */
+/** A batch's records as [kind, task, rootLo, rootHi] (the first word packs task << TRACK_TASK_SHIFT | kind). */
 function records(b: TrackBatch): number[][] {
   const out: number[][] = [];
   for (let i = 0; i < b.count; i++) {
     const o = i * TRACK_WORDS;
-    out.push([b.data[o]! & 7, b.data[o]! >>> 3, b.data[o + 1]!, b.data[o + 2]!]);
+    out.push([b.data[o]! & TRACK_KIND_MASK, b.data[o]! >>> TRACK_TASK_SHIFT, b.data[o + 1]!, b.data[o + 2]!]);
   }
   return out;
 }

@@ -59,7 +59,7 @@ export default async function hostTask(init: HostInit): Promise<HostExit | null>
   }
   const running = host;
 
-  const report = () => hostReport(init.hostId, running.executors, errors, running.transport?.stats());
+  const report = () => hostReport(init.hostId, running.executors, errors, running.transport?.stats(), running.traces);
   const takeCaptured = () => {
     if (captured === null || captured.length === 0) return null;
     const out = captured;
