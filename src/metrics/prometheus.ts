@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetricObjectWithValues, MetricValueWithName } from 'prom-client';
-import type { ComponentMetrics, HostStatus, MetricsSnapshot, TaskMetrics, TopologyRun } from '../runtime/index.ts';
+import type { HostStatus, MetricsSnapshot, TaskMetrics, TopologyRun, TraceReport } from '../runtime/index.ts';
 
 /**
  * The `le` bounds (seconds) of squall_complete_latency_seconds: 10 µs to 10 s
@@ -32,12 +32,48 @@ export function cumulativeBuckets(sparse: readonly number[], boundsS: readonly n
   return out;
 }
 
-/** The complete-latency histogram, whose values are the snapshot's buckets (prom-client's Histogram only observes one value at a time). */
+/**
+ * The `le` bounds (seconds) of squall_execute_latency_seconds: 1 µs to 10 s
+ * in 1-2.5-5 steps (a bolt's execute takes from under a microsecond to
+ * seconds). Mapped from the same 9%-wide buckets as complete latency.
+ */
+export const EXECUTE_BOUNDS_S: readonly number[] = [
+  0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
 const COMPLETE_LATENCY = 'squall_complete_latency_seconds';
 const COMPLETE_LATENCY_HELP = 'Spouts: complete latency, emit to tuple tree done, over the run, of the sampled trees (1 in 8).';
+const EXECUTE_LATENCY = 'squall_execute_latency_seconds';
+const EXECUTE_LATENCY_HELP = 'Bolts: execute time, over the run, of the sampled executes (1 in 16).';
 
+/** OpenMetrics keeps an exemplar's labels to 128 characters, names and values together. */
+const EXEMPLAR_LABEL_CHARS = 128;
+
+/** One labelled series of a snapshot histogram: its sparse buckets (ms scale), their sum (ms), and an exemplar. */
+interface SnapshotSeries {
+  labels: { topology: string; component: string };
+  sparse: readonly number[];
+  sumMs: number;
+  /** OpenMetrics only: a traced timeout of this spout, on the bucket its age falls in. */
+  exemplar?: { labels: Record<string, string>; valueS: number; timestampS: number };
+}
+
+/**
+ * A histogram whose values are a snapshot's buckets (prom-client's Histogram
+ * only observes one value at a time): complete latency per spout, execute
+ * latency per bolt.
+ */
 class SnapshotHistogram extends Histogram<'topology' | 'component'> {
-  spouts: { labels: { topology: string; component: string }; m: ComponentMetrics }[] = [];
+  series: SnapshotSeries[] = [];
+
+  constructor(
+    private readonly metricName: string,
+    private readonly metricHelp: string,
+    private readonly bounds: readonly number[],
+    registers: Registry[],
+  ) {
+    super({ name: metricName, help: metricHelp, labelNames: ['topology', 'component'], buckets: [...bounds], registers });
+  }
 
   // The registry reads getForPromString() when a metric has it (prom-client's Histogram does), get() otherwise.
   override async get(): Promise<MetricObjectWithValues<MetricValueWithName<'topology' | 'component'>>> {
@@ -45,20 +81,43 @@ class SnapshotHistogram extends Histogram<'topology' | 'component'> {
   }
 
   async getForPromString(): Promise<MetricObjectWithValues<MetricValueWithName<'topology' | 'component'>>> {
-    const values: MetricValueWithName<string>[] = [];
-    for (const { labels, m } of this.spouts) {
-      const sparse = m.completeLatencyBuckets ?? [];
+    const name = this.metricName;
+    const values: (MetricValueWithName<string> & { exemplar?: unknown })[] = [];
+    for (const { labels, sparse, sumMs, exemplar } of this.series) {
       let count = 0;
       for (let i = 1; i < sparse.length; i += 2) count += sparse[i]!;
-      for (const b of cumulativeBuckets(sparse)) values.push({ metricName: `${COMPLETE_LATENCY}_bucket`, labels: { ...labels, le: b.le }, value: b.count });
-      values.push({ metricName: `${COMPLETE_LATENCY}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
-      values.push({ metricName: `${COMPLETE_LATENCY}_sum`, labels, value: (m.completeLatencySumMs ?? 0) / 1000 });
-      values.push({ metricName: `${COMPLETE_LATENCY}_count`, labels, value: count });
+      // The exemplar goes on the first bucket whose bound takes its value (+Inf past the last).
+      let placed = exemplar === undefined;
+      for (const b of cumulativeBuckets(sparse, this.bounds)) {
+        const v: MetricValueWithName<string> & { exemplar?: unknown } = { metricName: `${name}_bucket`, labels: { ...labels, le: b.le }, value: b.count };
+        if (!placed && exemplar!.valueS <= b.le) {
+          v.exemplar = { labelSet: exemplar!.labels, value: exemplar!.valueS, timestamp: exemplar!.timestampS };
+          placed = true;
+        }
+        values.push(v);
+      }
+      const inf: MetricValueWithName<string> & { exemplar?: unknown } = { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count };
+      if (!placed) inf.exemplar = { labelSet: exemplar!.labels, value: exemplar!.valueS, timestamp: exemplar!.timestampS };
+      values.push(inf);
+      values.push({ metricName: `${name}_sum`, labels, value: sumMs / 1000 });
+      values.push({ metricName: `${name}_count`, labels, value: count });
     }
-    return { name: COMPLETE_LATENCY, help: COMPLETE_LATENCY_HELP, type: 'histogram', aggregator: 'sum', values } as unknown as MetricObjectWithValues<
-      MetricValueWithName<'topology' | 'component'>
-    >;
+    return { name, help: this.metricHelp, type: 'histogram', aggregator: 'sum', values } as unknown as MetricObjectWithValues<MetricValueWithName<'topology' | 'component'>>;
   }
+}
+
+/**
+ * The exemplar of a spout's latest traced timeout: the task that held its
+ * tuple (component and task; never a tuple's value or id), the tree's age
+ * in seconds, the wall-clock time. Null when the report named no task.
+ */
+export function traceExemplar(t: TraceReport): { labels: Record<string, string>; valueS: number; timestampS: number } | null {
+  const h = t.holders[0];
+  if (h === undefined) return null;
+  const task = String(h.task);
+  // component="..." and task="...": names and values count toward the 128.
+  const room = EXEMPLAR_LABEL_CHARS - 'component'.length - 'task'.length - task.length;
+  return { labels: { component: [...h.component].slice(0, room).join(''), task }, valueS: t.ageMs / 1000, timestampS: t.wallMs / 1000 };
 }
 
 type TaskLabels = 'topology' | 'component' | 'task';
@@ -66,6 +125,17 @@ type TaskLabels = 'topology' | 'component' | 'task';
 export interface PrometheusMetricsOptions {
   /** Also prom-client's default process and Node.js metrics of this (the main) thread (default true). */
   processMetrics?: boolean;
+  /**
+   * The OpenMetrics text format (application/openmetrics-text) instead of
+   * Prometheus's 0.0.4: the same metrics, plus exemplars (a traced timeout
+   * on the complete-latency histogram), which the 0.0.4 format cannot carry.
+   */
+  openMetrics?: boolean;
+}
+
+/** Whether a request's Accept header asks for OpenMetrics (as Prometheus does when it wants exemplars). */
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  return accept !== undefined && /application\/openmetrics-text/i.test(accept);
 }
 
 /**
@@ -77,7 +147,7 @@ export interface PrometheusMetricsOptions {
  * and never disagrees with them. Names and meanings: docs/metrics.md.
  */
 export class PrometheusMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   /** The snapshot the latest scrape exposed. */
   last: MetricsSnapshot | null = null;
   private queue: Promise<unknown> = Promise.resolve();
@@ -92,9 +162,12 @@ export class PrometheusMetrics {
   private readonly pending: Gauge<TaskLabels>;
   private readonly errors: Counter<'topology' | 'component'>;
   private readonly tasks: Gauge<'topology' | 'component'>;
-  private readonly executeLatency: Gauge<'topology' | 'component'>;
+  private readonly executeLatency: SnapshotHistogram;
   private readonly capacity: Gauge<'topology' | 'component'>;
   private readonly completeLatency: SnapshotHistogram;
+  private readonly stuck: Gauge<TaskLabels>;
+  private readonly traced: Counter<'topology' | 'component'>;
+  private readonly tracedTimeouts: Counter<'topology'>;
   private readonly hostState: Gauge<'topology' | 'host' | 'state'>;
   private readonly hostRestarts: Counter<'topology' | 'host'>;
   private readonly hostTasks: Gauge<'topology' | 'host'>;
@@ -106,6 +179,9 @@ export class PrometheusMetrics {
     options: PrometheusMetricsOptions = {},
   ) {
     this.topology = run.topology.name;
+    // prom-client's types leave out the content type its Registry constructor takes.
+    const RegistryOf = Registry as unknown as new (contentType: string) => Registry;
+    this.registry = new RegistryOf(options.openMetrics === true ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE);
     const registers = [this.registry];
     const task = ['topology', 'component', 'task'] as const;
     const component = ['topology', 'component'] as const;
@@ -126,19 +202,12 @@ export class PrometheusMetrics {
     this.pending = gauge('squall_pending_trees', 'Spouts: tuple trees in flight now.', task);
     this.errors = counter('squall_errors_total', 'Errors the component reported (thrown or reported by its tasks).', component);
     this.tasks = gauge('squall_component_tasks', 'Tasks of the component running now.', component);
-    this.executeLatency = gauge(
-      'squall_execute_latency_seconds',
-      'Bolts: mean execute time over the run, from 1 execute in 16 sampled (a mean: the runtime keeps no distribution of execute times).',
-      component,
-    );
+    this.executeLatency = new SnapshotHistogram(EXECUTE_LATENCY, EXECUTE_LATENCY_HELP, EXECUTE_BOUNDS_S, registers);
     this.capacity = gauge('squall_capacity', "Bolts: the fraction of the run its tasks spent executing (0 to 1); near 1, it is the bottleneck.", component);
-    this.completeLatency = new SnapshotHistogram({
-      name: COMPLETE_LATENCY,
-      help: COMPLETE_LATENCY_HELP,
-      labelNames: component,
-      buckets: [...LATENCY_BOUNDS_S],
-      registers,
-    });
+    this.completeLatency = new SnapshotHistogram(COMPLETE_LATENCY, COMPLETE_LATENCY_HELP, LATENCY_BOUNDS_S, registers);
+    this.stuck = gauge('squall_task_stuck', 'Bolts: 1 while the task is stuck (it has input and acked nothing for at least messageTimeoutMs), else 0.', task);
+    this.traced = counter('squall_traced_trees_total', 'Spouts: tuple trees traced (config traceSample, and the first ones of a run and after a timeout).', component);
+    this.tracedTimeouts = counter('squall_traced_timeouts_total', 'Traced tuple trees that timed out: each names the task that held its tuple (the JSON summary has the reports).', ['topology']);
     this.hostState = gauge('squall_host_state', "1 for the host's current state, 0 for the others.", ['topology', 'host', 'state']);
     this.hostRestarts = counter('squall_host_restarts_total', 'Times the supervisor restarted the host (worker thread) after a crash.', ['topology', 'host']);
     this.hostTasks = gauge('squall_host_tasks', 'Tasks placed on the host.', ['topology', 'host']);
@@ -179,21 +248,31 @@ export class PrometheusMetrics {
   private update(s: MetricsSnapshot, hosts: HostStatus[]): void {
     this.last = s;
     const topology = this.topology;
-    for (const m of [this.emitted, this.transferred, this.executed, this.acked, this.failed, this.errors, this.hostRestarts]) m.reset();
-    for (const m of [this.queued, this.pending, this.tasks, this.executeLatency, this.capacity, this.hostState, this.hostTasks, this.uptime, this.info]) m.reset();
+    for (const m of [this.emitted, this.transferred, this.executed, this.acked, this.failed, this.errors, this.hostRestarts, this.traced, this.tracedTimeouts]) m.reset();
+    for (const m of [this.queued, this.pending, this.tasks, this.capacity, this.hostState, this.hostTasks, this.uptime, this.info, this.stuck]) m.reset();
+    this.tracedTimeouts.inc({ topology }, s.tracedTimeouts ?? 0);
     this.info.set({ topology, run_id: this.run.id, mode: this.run.mode }, 1);
     this.uptime.set({ topology }, s.uptimeMs / 1000);
     for (const t of s.tasks ?? []) this.setTask(t);
-    this.completeLatency.spouts = [];
+    this.completeLatency.series = [];
+    this.executeLatency.series = [];
+    // The latest traced timeout of each spout component: the exemplar of its complete latency.
+    const latestTrace = new Map<string, TraceReport>();
+    for (const t of s.traces ?? []) if (t.holders.length > 0) latestTrace.set(t.spout, t);
     for (const c of s.components) {
       const labels = { topology, component: c.id };
       this.errors.inc(labels, c.errors);
       this.tasks.set(labels, c.tasks);
       if (c.kind === 'bolt') {
-        this.executeLatency.set(labels, (c.executeLatencyMs ?? 0) / 1000);
+        this.executeLatency.series.push({ labels, sparse: c.executeLatencyBuckets ?? [], sumMs: c.executeLatencySumMs ?? 0 });
         this.capacity.set(labels, c.capacity ?? 0);
       }
-      if (c.kind === 'spout') this.completeLatency.spouts.push({ labels, m: c });
+      if (c.kind === 'spout') {
+        const trace = latestTrace.get(c.id);
+        const exemplar = trace === undefined ? null : traceExemplar(trace);
+        this.completeLatency.series.push({ labels, sparse: c.completeLatencyBuckets ?? [], sumMs: c.completeLatencySumMs ?? 0, ...(exemplar !== null ? { exemplar } : {}) });
+        this.traced.inc(labels, c.traced ?? 0);
+      }
     }
     for (const h of hosts) {
       const host = String(h.host);
@@ -210,6 +289,7 @@ export class PrometheusMetrics {
     this.queued.set(labels, t.queued);
     this.acked.inc(labels, t.acked);
     this.failed.inc({ ...labels, reason: 'fail' }, t.failed);
+    if (t.kind === 'bolt') this.stuck.set(labels, t.stuckMs !== undefined && t.stuckMs >= 0 ? 1 : 0);
     if (t.kind !== 'spout') this.executed.inc(labels, t.executed);
     else {
       this.failed.inc({ ...labels, reason: 'timeout' }, t.timedOut);

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SquallError } from '../errors/index.ts';
 import type { TopologyRun } from '../runtime/index.ts';
-import { PrometheusMetrics } from './prometheus.ts';
+import { PrometheusMetrics, wantsOpenMetrics } from './prometheus.ts';
 import type { PrometheusMetricsOptions } from './prometheus.ts';
 
 /** The port `--metrics` uses when given no value (the OpenTelemetry Prometheus exporter's). */
@@ -35,7 +35,8 @@ export function parseMetricsPort(value: string | number | boolean | undefined): 
 }
 
 /**
- * Serve `GET /metrics` (the Prometheus text format, version 0.0.4) of a
+ * Serve `GET /metrics` (the Prometheus text format, version 0.0.4, or
+ * OpenMetrics with exemplars when the request's Accept asks for it) of a
  * run over node:http, on 127.0.0.1 unless `host` says otherwise. Resolves
  * once listening; close() stops it.
  */
@@ -43,6 +44,8 @@ export async function serveMetrics(run: TopologyRun, options: ServeMetricsOption
   const port = parseMetricsPort(options.port);
   const host = options.host ?? '127.0.0.1';
   const metrics = new PrometheusMetrics(run, options);
+  // A scraper that asks for OpenMetrics (Accept: application/openmetrics-text) gets it, with exemplars.
+  let openMetrics: PrometheusMetrics | null = null;
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
@@ -53,9 +56,10 @@ export async function serveMetrics(run: TopologyRun, options: ServeMetricsOption
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
       return;
     }
-    metrics.scrape().then(
+    const m = wantsOpenMetrics(req.headers.accept) ? (openMetrics ??= new PrometheusMetrics(run, { ...options, openMetrics: true })) : metrics;
+    m.scrape().then(
       (text) => {
-        res.writeHead(200, { 'content-type': metrics.contentType });
+        res.writeHead(200, { 'content-type': m.contentType });
         res.end(req.method === 'HEAD' ? undefined : text);
       },
       (err: unknown) => {

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isSquallError, SquallError } from '../errors/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
-import { PrometheusMetrics } from '../metrics/index.ts';
+import { PrometheusMetrics, wantsOpenMetrics } from '../metrics/index.ts';
 import type { TopologyRun } from '../runtime/index.ts';
 import { strategyByName } from '../scheduler/index.ts';
 import { pageHtml, PAGE_CSS, PAGE_JS } from './assets.ts';
@@ -105,6 +105,7 @@ export async function serveUi(run: TopologyRun, options: ServeUiOptions = {}): P
   const control = options.control ?? directControl(run);
   const view = new UiView(run, readOnly, options.historySize ?? 300, intervalMs);
   const prometheus = new PrometheusMetrics(run, options.processMetrics === false ? { processMetrics: false } : {});
+  let openMetrics: PrometheusMetrics | null = null;
   const clients = new Set<ServerResponse>();
   const checkHost = isLoopback(host);
 
@@ -186,8 +187,11 @@ export async function serveUi(run: TopologyRun, options: ServeUiOptions = {}): P
         return;
       case '/metrics': {
         // The sample the page has now, not a new one: the two agree (x-squall-sample names it).
-        const text = await prometheus.expose(current.sample.metrics, current.sample.hosts);
-        res.writeHead(200, { 'content-type': prometheus.contentType, 'x-squall-sample': String(current.sample.seq) });
+        const p = wantsOpenMetrics(req.headers.accept)
+          ? (openMetrics ??= new PrometheusMetrics(run, { ...(options.processMetrics === false ? { processMetrics: false } : {}), openMetrics: true }))
+          : prometheus;
+        const text = await p.expose(current.sample.metrics, current.sample.hosts);
+        res.writeHead(200, { 'content-type': p.contentType, 'x-squall-sample': String(current.sample.seq) });
         res.end(req.method === 'HEAD' ? undefined : text);
         return;
       }

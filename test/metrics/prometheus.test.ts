@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/cli/summary.ts';
-import { cumulativeBuckets, LATENCY_BOUNDS_S, parseMetricsPort, PrometheusMetrics, serveMetrics } from '../../src/metrics/index.ts';
+import { cumulativeBuckets, EXECUTE_BOUNDS_S, LATENCY_BOUNDS_S, parseMetricsPort, PrometheusMetrics, serveMetrics } from '../../src/metrics/index.ts';
 import type { MetricsServer } from '../../src/metrics/index.ts';
-import { submit } from '../../src/runtime/index.ts';
+import { SimulatedClock, submit } from '../../src/runtime/index.ts';
 import type { MetricsSnapshot, TopologyRun } from '../../src/runtime/index.ts';
 import { loadTopologyModule } from '../../src/topology/index.ts';
 import { SENTENCES } from '../../topologies/word-count.ts';
@@ -27,7 +27,10 @@ const TYPES: Record<string, Family['type']> = {
   squall_pending_trees: 'gauge',
   squall_errors_total: 'counter',
   squall_component_tasks: 'gauge',
-  squall_execute_latency_seconds: 'gauge',
+  squall_execute_latency_seconds: 'histogram',
+  squall_task_stuck: 'gauge',
+  squall_traced_trees_total: 'counter',
+  squall_traced_timeouts_total: 'counter',
   squall_capacity: 'gauge',
   squall_complete_latency_seconds: 'histogram',
   squall_host_state: 'gauge',
@@ -49,6 +52,9 @@ const LABELS: Record<string, string[]> = {
   squall_errors_total: ['component', 'topology'],
   squall_component_tasks: ['component', 'topology'],
   squall_execute_latency_seconds: ['component', 'topology'],
+  squall_task_stuck: ['component', 'task', 'topology'],
+  squall_traced_trees_total: ['component', 'topology'],
+  squall_traced_timeouts_total: ['topology'],
   squall_capacity: ['component', 'topology'],
   squall_complete_latency_seconds: ['component', 'topology'],
   squall_host_state: ['host', 'state', 'topology'],
@@ -153,36 +159,51 @@ function expectAgrees(families: Map<string, Family>, snap: MetricsSnapshot, topo
   const byComponent = (name: string) => new Map(values(families.get(name)).map((s) => [s.labels.component!, s.value]));
   const errors = byComponent('squall_errors_total');
   const taskCount = byComponent('squall_component_tasks');
-  const exec = byComponent('squall_execute_latency_seconds');
   const capacity = byComponent('squall_capacity');
+  const traced = byComponent('squall_traced_trees_total');
   for (const c of snap.components) {
     expect(errors.get(c.id)).toBe(c.errors);
     expect(taskCount.get(c.id)).toBe(c.tasks);
-    if (c.kind === 'bolt') {
-      expect(exec.get(c.id)).toBeCloseTo(c.executeLatencyMs! / 1000, 12);
-      expect(capacity.get(c.id)).toBe(c.capacity);
-    } else {
-      expect(exec.has(c.id)).toBe(false);
-      expect(capacity.has(c.id)).toBe(false);
-    }
+    if (c.kind === 'bolt') expect(capacity.get(c.id)).toBe(c.capacity);
+    else expect(capacity.has(c.id)).toBe(false);
+    if (c.kind === 'spout') expect(traced.get(c.id)).toBe(c.traced);
+    else expect(traced.has(c.id)).toBe(false);
+  }
+  expect(values(families.get('squall_traced_timeouts_total'))[0]!.value).toBe(snap.tracedTimeouts);
+  // Stuck: 1 for the bolt tasks the snapshot flags, 0 for the other bolt tasks; no series for spouts and ackers.
+  const stuck = new Map(values(families.get('squall_task_stuck')).map((s) => [s.labels.task!, s.value]));
+  for (const [id, t] of tasks) {
+    if (t.kind === 'bolt') expect(stuck.get(id), `stuck task ${id}`).toBe(t.stuckMs >= 0 ? 1 : 0);
+    else expect(stuck.has(id)).toBe(false);
   }
 
-  // The complete-latency histogram: the snapshot's buckets, cumulative, in seconds.
-  const h = families.get('squall_complete_latency_seconds')!;
-  for (const c of snap.components.filter((x) => x.kind === 'spout')) {
-    const mine = h.samples.filter((s) => s.labels.component === c.id);
-    const sparse = c.completeLatencyBuckets!;
-    let sampled = 0;
-    for (let i = 1; i < sparse.length; i += 2) sampled += sparse[i]!;
-    const count = mine.find((s) => s.name.endsWith('_count'))!.value;
-    expect(count, `${c.id} _count: the sampled completions`).toBe(sampled);
-    expect(mine.find((s) => s.name.endsWith('_sum'))!.value).toBeCloseTo(c.completeLatencySumMs! / 1000, 9);
-    const buckets = mine.filter((s) => s.name.endsWith('_bucket'));
-    expect(buckets.map((b) => b.labels.le)).toEqual([...LATENCY_BOUNDS_S.map(String), '+Inf']);
-    expect(buckets.at(-1)!.value).toBe(count);
-    const expected = cumulativeBuckets(sparse);
-    for (let i = 0; i < expected.length; i++) expect(buckets[i]!.value).toBe(expected[i]!.count);
-    for (let i = 1; i < buckets.length; i++) expect(buckets[i]!.value).toBeGreaterThanOrEqual(buckets[i - 1]!.value);
+  // The latency histograms: the snapshot's buckets, cumulative, in seconds; complete latency per spout, execute latency per bolt.
+  const histogram = (name: string, kind: 'spout' | 'bolt', bounds: readonly number[], sparseOf: (c: MetricsSnapshot['components'][number]) => number[], sumMsOf: (c: MetricsSnapshot['components'][number]) => number) => {
+    const h = families.get(name)!;
+    expect(new Set(h.samples.map((s) => s.labels.component))).toEqual(new Set(snap.components.filter((x) => x.kind === kind).map((x) => x.id)));
+    for (const c of snap.components.filter((x) => x.kind === kind)) {
+      const mine = h.samples.filter((s) => s.labels.component === c.id);
+      const sparse = sparseOf(c);
+      let sampled = 0;
+      for (let i = 1; i < sparse.length; i += 2) sampled += sparse[i]!;
+      const count = mine.find((s) => s.name.endsWith('_count'))!.value;
+      expect(count, `${name} ${c.id} _count: the samples`).toBe(sampled);
+      expect(mine.find((s) => s.name.endsWith('_sum'))!.value).toBeCloseTo(sumMsOf(c) / 1000, 9);
+      const buckets = mine.filter((s) => s.name.endsWith('_bucket'));
+      expect(buckets.map((b) => b.labels.le)).toEqual([...bounds.map(String), '+Inf']);
+      expect(buckets.at(-1)!.value).toBe(count);
+      const expected = cumulativeBuckets(sparse, bounds);
+      for (let i = 0; i < expected.length; i++) expect(buckets[i]!.value).toBe(expected[i]!.count);
+      for (let i = 1; i < buckets.length; i++) expect(buckets[i]!.value).toBeGreaterThanOrEqual(buckets[i - 1]!.value);
+    }
+  };
+  histogram('squall_complete_latency_seconds', 'spout', LATENCY_BOUNDS_S, (c) => c.completeLatencyBuckets!, (c) => c.completeLatencySumMs!);
+  histogram('squall_execute_latency_seconds', 'bolt', EXECUTE_BOUNDS_S, (c) => c.executeLatencyBuckets!, (c) => c.executeLatencySumMs!);
+  // Execute latency: its _count is the sampled executes (1 in 16), its mean the summary's executeLatencyMs.
+  for (const c of snap.components.filter((x) => x.kind === 'bolt')) {
+    const perTask = [...tasks.values()].filter((t) => t.component === c.id).reduce((n, t) => n + Math.floor(t.executed / 16), 0);
+    expect(c.executeLatencyCount, `${c.id}: one execute in 16 sampled, per task`).toBe(perTask);
+    if (c.executeLatencyCount! > 0) expect(c.executeLatencySumMs! / c.executeLatencyCount!).toBeCloseTo(c.executeLatencyMs!, 2);
   }
 }
 
@@ -234,6 +255,51 @@ describe('Prometheus /metrics of a run', () => {
     expect(after.families.get('process_cpu_user_seconds_total')?.type).toBe('counter');
     expect(after.families.get('nodejs_heap_size_used_bytes')?.type).toBe('gauge');
   }, 60_000);
+
+  it('a stuck task and a traced timeout: the stuck gauge, the counters, and the exemplar in OpenMetrics', async () => {
+    const topology = await loadTopologyModule('test/fixtures/topologies/stuck.ts');
+    const clock = new SimulatedClock();
+    run = await submit(topology, { clock, seed: 3, stepping: 'manual', config: { messageTimeoutMs: 1000, count: 30, hold: [2] } });
+    server = await serveMetrics(run, { port: 0 });
+    run.settle();
+    for (let t = 0; t < 2000; t += 100) {
+      clock.advance(100);
+      run.settle();
+    }
+    const { families } = await scrape(server);
+    const snap = server.metrics.last!;
+    expect(snap.tracedTimeouts).toBe(1);
+    const holder = snap.traces![0]!.holders[0]!;
+    expect(holder.component).toBe('hold');
+    // It holds an input and has acked nothing since: stuck.
+    expect(snap.stuck!.map((x) => x.task)).toEqual([holder.task]);
+    expectAgrees(families, snap, 'stuck-2');
+    expect(values(families.get('squall_task_stuck')).filter((x) => x.value === 1).map((x) => x.labels.task)).toEqual([String(holder.task)]);
+    // The 0.0.4 format has no exemplars.
+    const plain = await (await fetch(server.url)).text();
+    expect(plain).not.toContain(' # {');
+
+    const res = await fetch(server.url, { headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' } });
+    expect(res.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    const text = await res.text();
+    expect(text.endsWith('# EOF\n')).toBe(true);
+    const withExemplar = text.split('\n').filter((l) => l.includes(' # {'));
+    expect(withExemplar).toHaveLength(1);
+    const m = /^squall_complete_latency_seconds_bucket\{topology="stuck-2",component="numbers",le="([^"]+)"\} \d+ # \{component="hold",task="(\d+)"\} ([\d.]+) ([\d.]+)$/.exec(withExemplar[0]!);
+    expect(m, withExemplar[0]).not.toBeNull();
+    const [, le, task, value, timestamp] = m!;
+    expect(Number(task)).toBe(holder.task);
+    const age = snap.traces![0]!.ageMs / 1000;
+    expect(Number(value)).toBe(age);
+    // On the first bucket that takes its value.
+    const bounds = [...LATENCY_BOUNDS_S, Infinity];
+    const first = bounds.find((b) => age <= b)!;
+    expect(le).toBe(first === Infinity ? '+Inf' : String(first));
+    expect(Number(timestamp)).toBeCloseTo(snap.traces![0]!.wallMs / 1000, 3);
+    // Counters in OpenMetrics: the family without _total, its samples with it.
+    expect(text).toContain('# TYPE squall_tuples_acked counter');
+    expect(text).toMatch(/^squall_tuples_acked_total\{/m);
+  });
 
   it('agrees per task with worker threads (counters summed over the hosts)', async () => {
     const topology = await loadTopologyModule('topologies/word-count.ts');
