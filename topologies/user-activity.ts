@@ -45,6 +45,7 @@
  * | `activity.maxOutOfOrdernessMs` |                          | 60000 |
  * | `activity.idleTimeoutMs`   |                              | 30000 |
  * | `activity.dedupTtlMs`      |                              | 3600000 |
+ * | `activity.restoreHoldMs`   |                              | kafka.sessionTimeoutMs + 15000 |
  *
  * `transactional.idPrefix` must be unique to the deployment and the same on
  * every restart (docs/exactly-once.md). The topics must exist (squall never
@@ -55,6 +56,7 @@
 import { BasicBolt, PostgresUpsertSink, SquallError, TopologyBuilder, tumbling, WindowedBolt } from '../src/index.ts';
 import type { BasicOutputCollector, Bolt, OutputCollector, OutputDeclarer, RestoredState, Spout, SpoutOutputCollector, TopologyContext, Tuple, ValueState, WindowAggregate } from '../src/index.ts';
 import { jsonRecords, KafkaBolt, KafkaSpout } from '../src/kafka/index.ts';
+import type { KafkaSpoutStats } from '../src/kafka/index.ts';
 import { kafkaSecurityFromEnv } from './kafka-word-count.ts';
 
 const env = process.env;
@@ -220,6 +222,30 @@ export class EventSpout implements Spout {
     this.restored = state;
   }
   async open(context: TopologyContext, collector: SpoutOutputCollector): Promise<void> {
+    const session = context.config['kafka.sessionTimeoutMs'];
+    const holdMs = ms(context, 'activity.restoreHoldMs', (typeof session === 'number' ? session : 30_000) + 15_000);
+    const holds = new Map<string, number>();
+    for (const { value } of this.restored?.all ?? []) {
+      const v = value as { offsets?: readonly (readonly [string, number, number])[]; watermarks?: readonly (readonly [string, number, number])[] } | null;
+      for (const [t, p] of v?.offsets ?? []) if (!holds.has(`${t}/${p}`)) holds.set(`${t}/${p}`, -Infinity);
+      for (const [t, p, w] of v?.watermarks ?? []) holds.set(`${t}/${p}`, Math.max(w, holds.get(`${t}/${p}`) ?? -Infinity));
+    }
+    const until = context.clock.now() + holdMs;
+    // The KafkaSpout's watermark, held back by every restored partition this task does not own (yet), and by
+    // each owned partition's own (see restoredPartitionsHold).
+    const wrapped: SpoutOutputCollector = {
+      emit: (values, msgId) => collector.emit(values, msgId),
+      emitTo: (stream, values, msgId) => collector.emitTo(stream, values, msgId),
+      emitDirect: (task, stream, values, msgId) => collector.emitDirect(task, stream, values, msgId),
+      reportError: (err) => collector.reportError(err),
+      get pending() {
+        return collector.pending;
+      },
+      emitWatermark: (time, idle) => {
+        const held = restoredPartitionsHold(time, idle ?? false, this.inner?.stats().eventTime ?? null, holds, context.clock.now() < until);
+        if (held !== null) collector.emitWatermark(held, idle);
+      },
+    };
     this.inner = new KafkaSpout({
       topics: [topic(context, 'input')],
       deserializer: jsonRecords,
@@ -232,7 +258,7 @@ export class EventSpout implements Spout {
       },
     });
     if (this.restored !== undefined) this.inner.restoreState(this.restored);
-    await this.inner.open(context, collector);
+    await this.inner.open(context, wrapped);
   }
   snapshotState(checkpointId: number): unknown {
     return this.inner!.snapshotState(checkpointId);
@@ -242,6 +268,9 @@ export class EventSpout implements Spout {
   }
   notifyCheckpointAborted(checkpointId: number): void {
     this.inner!.notifyCheckpointAborted(checkpointId);
+  }
+  stats(): KafkaSpoutStats | undefined {
+    return this.inner?.stats();
   }
   nextTuple(): void {
     this.inner!.nextTuple();
@@ -258,6 +287,41 @@ export class EventSpout implements Spout {
   async close(): Promise<void> {
     await this.inner?.close();
   }
+}
+
+/**
+ * The watermark to send for the KafkaSpout's `time`, or null to send
+ * none yet. A workaround of two things the KafkaSpout's event time does
+ * not do (yet) after a restore:
+ *
+ * - A partition of the restored checkpoint that the group has not given
+ *   back to the task does not hold the task's watermark. After a `kill -9`
+ *   and a restart within the session timeout the broker still counts the
+ *   dead member, so the new one first gets part of the partitions; its
+ *   watermark would run ahead on them, and the rest's records would come
+ *   late. Here each such partition holds the watermark at its restored
+ *   one (`holds`) until the task owns it, for at most `holding` (about
+ *   the session timeout: by then the dead member is gone, and a partition
+ *   still missing is another member's).
+ * - The task's watermark never goes back, so a partition handed over later
+ *   with a lower watermark cannot pull it back: here the watermark is the
+ *   least over the owned partitions that are not idle (when every one is
+ *   idle, the spout's, which moves on with the clock).
+ */
+export function restoredPartitionsHold(
+  time: number,
+  idle: boolean,
+  eventTime: KafkaSpoutStats['eventTime'],
+  holds: Map<string, number>,
+  holding: boolean,
+): number | null {
+  let w = time;
+  if (eventTime !== null && !idle) for (const p of eventTime.partitions) if (!p.idle && p.watermark < w) w = p.watermark;
+  if (holding) {
+    const owned = new Set((eventTime?.partitions ?? []).map((p) => `${p.topic}/${p.partition}`));
+    for (const [k, hold] of holds) if (!owned.has(k) && hold < w) w = hold;
+  }
+  return Number.isFinite(w) ? w : null;
 }
 
 /** The stream of records that are JSON but not events. */
