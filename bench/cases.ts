@@ -46,6 +46,13 @@ export const CASES: readonly BenchCase[] = [
     run: async (o) => (await import('./benchmarks/wordcount.ts')).wordcount(true, o),
   },
   {
+    name: 'wordcount-traced',
+    acking: true,
+    threads: 0,
+    unit: 'sentences fully acked, 1% of trees traced (traceSample 0.01)',
+    run: async (o) => (await import('./benchmarks/wordcount.ts')).wordcountTraced(o),
+  },
+  {
     name: 'wordcount-observed',
     acking: true,
     threads: 0,

@@ -40,6 +40,8 @@ const TARGET_KAFKA_RATIO = 0.8;
 const TARGET_CHECKPOINT_RATIO = 0.9;
 /** Target for word count watched (web view with a page open, /metrics scraped) over the same without: the issue's. */
 const TARGET_OBSERVED_RATIO = 0.97;
+/** Target for word count with 1% of trees traced over the same without: the issue's. */
+const TARGET_TRACED_RATIO = 0.95;
 /** Target for the windowed count over the same count without windows. */
 const TARGET_WINDOW_RATIO = 0.8;
 /** Other processes using more than this many cores during a window make its figures suspect. */
@@ -95,6 +97,7 @@ const kafkaRatio = ratioOf(find('kafka-pipeline', 0), find('kafka-bare-loop', 0)
 const checkpointRatio = ratioOf(find('wordcount-checkpoint', 0), find('wordcount-stateful', 0));
 const windowRatio = ratioOf(find('windowed-count', 0), find('keyed-count', 0));
 const observedRatio = ratioOf(find('wordcount-observed', 0), find('wordcount', 0, true));
+const tracedRatio = ratioOf(find('wordcount-traced', 0), find('wordcount', 0, true));
 
 if (values.json) {
   if (ratio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', wordcountVsBareLoop: ratio })}\n`);
@@ -105,9 +108,14 @@ if (values.json) {
   if (checkpointRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', checkpointVsNone: checkpointRatio })}\n`);
   if (windowRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', windowedVsKeyedCount: windowRatio })}\n`);
   if (observedRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', wordcountObservedVsPlain: observedRatio })}\n`);
+  if (tracedRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', wordcountTracedVsPlain: tracedRatio })}\n`);
 } else {
   printTable();
-  if ([ratio, unackedRatio, wordcountThreads, constNullAcked, speedup, kafkaRatio, checkpointRatio, observedRatio].some((x) => x !== undefined)) process.stdout.write('\n');
+  if ([ratio, unackedRatio, wordcountThreads, constNullAcked, speedup, kafkaRatio, checkpointRatio, observedRatio, tracedRatio].some((x) => x !== undefined)) process.stdout.write('\n');
+  if (tracedRatio !== undefined) {
+    const verdict = tracedRatio >= TARGET_TRACED_RATIO ? 'meets' : 'below';
+    process.stdout.write(`wordcount acked (local) with 1% of trees traced / untraced = ${tracedRatio} (${verdict} the target of ${TARGET_TRACED_RATIO}; both measured in this run)\n`);
+  }
   if (observedRatio !== undefined) {
     const verdict = observedRatio >= TARGET_OBSERVED_RATIO ? 'meets' : 'below';
     process.stdout.write(`wordcount acked (local) watched (web view, a page open, /metrics scraped) / unwatched = ${observedRatio} (${verdict} the target of ${TARGET_OBSERVED_RATIO}; both measured in this run)\n`);

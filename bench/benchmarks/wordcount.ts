@@ -38,6 +38,25 @@ export async function wordcount(acking: boolean, options: BenchOptions): Promise
 }
 
 /**
+ * The same, acked, with 1% of trees traced (config traceSample 0.01; see
+ * docs/metrics.md, "Where did my tuple get stuck?"): run.ts prints it over
+ * the untraced word count of the same run (target 0.95).
+ */
+export async function wordcountTraced(options: BenchOptions): Promise<BenchResult> {
+  const w = await measureTopology(topology, { ...wordcountConfig(true), traceSample: 0.01 }, options);
+  return {
+    bench: 'wordcount-traced',
+    mode: 'local',
+    threads: 1,
+    acking: true,
+    tuplesPerSec: rate(w, 'sentences', 'acked'),
+    p99Ms: p99Ms(w, 'sentences'),
+    rssMb: w.rssMb,
+    cpu: w.cpu,
+  };
+}
+
+/**
  * The same, acked, over worker threads, placed by the even strategy (with 2:
  * sentences, count[0] and split[1] on host 0; count[1], split[0] and the
  * acker on host 1). rssMb is the whole process: main thread and workers.

@@ -120,3 +120,16 @@ export function parseKillWait(raw: string | undefined): number | undefined {
   }
   return Math.round(seconds * 1000);
 }
+
+/** `--trace-sample <rate>`: the fraction of tuple trees traced, a number from 0 to 1 (config traceSample). */
+export function parseTraceSample(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const rate = raw.trim() === '' ? NaN : Number(raw);
+  if (!(rate >= 0 && rate <= 1)) {
+    throw new SquallError({
+      code: 'E_BAD_ARGUMENT',
+      message: `--trace-sample must be a number from 0 to 1 (the fraction of tuple trees traced, such as 0.01), got '${raw}'`,
+    });
+  }
+  return rate;
+}

@@ -48,6 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--ui [port]', 'serve the live web view at http://127.0.0.1:<port>/ while it runs, with /metrics on the same port (default port 9470; 0: any free port, printed on stderr)')
     .option('--ui-host <host>', 'with --ui: the address to listen on (default 127.0.0.1; another one is reachable from other machines: a warning says so)')
     .option('--ui-read-only', 'with --ui: no controls in the page (activate, deactivate, rebalance and kill are refused)')
+    .option('--trace-sample <rate>', 'trace this fraction of tuple trees (0 to 1): a timed-out traced tree names the task that held its tuple (the first trees, and those after a timeout, are always traced)')
     .option('--typecheck', "type-check the module first (with the project's TypeScript and tsconfig.json) and refuse to run it with type errors")
     .option('--state-dir <dir>', 'checkpointing topologies: where checkpoints are kept (default .squall/state/<topology>)')
     .option('--no-restore', 'checkpointing topologies: start from empty state, not from the newest checkpoint')

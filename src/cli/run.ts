@@ -9,7 +9,7 @@ import type { HostStatus, TopologyRun } from '../runtime/index.ts';
 import { loadTopologyModule } from '../topology/index.ts';
 import { isLoopback, parseUiPort, serveUi } from '../ui/index.ts';
 import type { UiControl, UiServer } from '../ui/index.ts';
-import { parseDuration, parseSets, parseStrategy, parseThreadHeapMb, parseThreads } from './args.ts';
+import { parseDuration, parseSets, parseStrategy, parseThreadHeapMb, parseThreads, parseTraceSample } from './args.ts';
 import { ControlServer, controlPath } from './control.ts';
 import { setKeyWarnings } from './did-you-mean.ts';
 import { wantStack } from './fail.ts';
@@ -50,6 +50,8 @@ export interface RunOptions {
   skipCorruptState?: boolean;
   /** false (--no-restore): start from empty state instead of the newest checkpoint. */
   restore?: boolean;
+  /** The fraction of tuple trees traced, 0 to 1 (config traceSample; docs/metrics.md). */
+  traceSample?: string;
 }
 
 /** The state options of a run: only for a topology that checkpoints (else E_BAD_CONFIG says so). */
@@ -86,6 +88,8 @@ export async function runCommand(modulePath: string, options: RunOptions): Promi
   const json = options.json === true;
   const durationS = parseDuration(options.duration);
   const config = parseSets(options.set ?? []);
+  const traceSample = parseTraceSample(options.traceSample);
+  if (traceSample !== undefined) config['traceSample'] = traceSample;
   for (const warning of setKeyWarnings(options.set ?? [])) process.stderr.write(warning);
   const threads = parseThreads(options.threads);
   const threadHeapMb = parseThreadHeapMb(options.threadHeapMb);

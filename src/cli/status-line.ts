@@ -1,6 +1,6 @@
 import type { MetricsSnapshot } from '../runtime/index.ts';
 import type { HostStatus } from '../runtime/index.ts';
-import { firstLine, hostOfErrorComponent } from './summary.ts';
+import { describeTrace, firstLine, hostOfErrorComponent, taskName } from './summary.ts';
 import { compact, formatNumber } from './table.ts';
 
 /** One sample of the run, for rates between two redraws. */
@@ -46,6 +46,13 @@ export function formatStatusLine(name: string, prev: StatusSample | null, cur: S
   const down = hosts.filter((h) => h.state !== 'running');
   if (down.length > 0) parts.push(down.map((h) => `host ${h.host} ${h.state}`).join(', '));
   if (cur.metrics.errors.length > 0) parts.push(`errors ${formatNumber(cur.metrics.errors.reduce((n, e) => n + e.count, 0))}`);
+  const stuck = cur.metrics.stuck ?? [];
+  if (stuck.length > 0) {
+    const shown = stuck.slice(0, 2).map((t) => `${taskName(t.component, t.task)} ${Math.floor(t.forMs / 1000)}s`);
+    parts.push(`stuck ${shown.join(', ')}${stuck.length > 2 ? ` +${stuck.length - 2}` : ''}`);
+  }
+  const trace = cur.metrics.traces?.at(-1);
+  if (trace !== undefined) parts.push(`timeout: ${describeTrace(trace)}`);
   const crash = latestCrash(prev, cur);
   if (crash !== null) parts.push(crash);
   return parts.join('  ');

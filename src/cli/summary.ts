@@ -1,4 +1,4 @@
-import type { HostMetrics, MetricsSnapshot, ReportedError } from '../runtime/index.ts';
+import type { HostMetrics, MetricsSnapshot, ReportedError, StuckTask, TraceReport } from '../runtime/index.ts';
 import type { HostStatus } from '../runtime/index.ts';
 import type { TopologyStatus } from '../runtime/index.ts';
 import { compact, formatNumber, table } from './table.ts';
@@ -32,6 +32,14 @@ export interface RunReport {
   errorsDropped: number;
   /** Topologies that checkpoint: completed and aborted checkpoints, the newest, durations, what the run restored from. */
   checkpoints?: CheckpointReport;
+  /**
+   * Traced trees that timed out (docs/metrics.md, "Where did my tuple get
+   * stuck?"): how many, and the latest (at most 32) with the tasks that held
+   * their tuples.
+   */
+  timeouts: { traced: number; latest: TraceReport[] };
+  /** Bolt tasks stuck at the end: input, and nothing acked for a whole messageTimeoutMs. */
+  stuck: StuckTask[];
 }
 
 export interface CheckpointReport {
@@ -57,6 +65,9 @@ export interface ComponentReport {
   errors: number;
   /** Bolts only: mean execute time in ms (sampled). */
   executeLatencyMs?: number;
+  /** Bolts only: execute time percentiles in ms, over the sampled executes (within 9%). */
+  executeLatencyP50Ms?: number;
+  executeLatencyP99Ms?: number;
   /** Bolts only: the fraction of the run its tasks spent executing; near 1, it is the bottleneck. */
   capacity?: number;
 }
@@ -128,6 +139,8 @@ export function buildReport(input: ReportInput): RunReport {
     };
     if (c.kind === 'bolt') {
       components[c.id]!.executeLatencyMs = c.executeLatencyMs ?? 0;
+      components[c.id]!.executeLatencyP50Ms = c.executeLatencyPercentilesMs?.p50 ?? 0;
+      components[c.id]!.executeLatencyP99Ms = c.executeLatencyPercentilesMs?.p99 ?? 0;
       components[c.id]!.capacity = c.capacity ?? 0;
     }
     if (c.kind === 'spout') {
@@ -154,7 +167,26 @@ export function buildReport(input: ReportInput): RunReport {
     errors: metrics.errors.map((e) => errorReport(e, input.withStacks)),
     errorsDropped: metrics.errorsDropped,
     ...(metrics.checkpoints !== undefined ? { checkpoints: checkpointReport(metrics.checkpoints) } : {}),
+    timeouts: { traced: metrics.tracedTimeouts ?? 0, latest: (metrics.traces ?? []).map((t) => ({ ...t, holders: t.holders.map((h) => ({ ...h })) })) },
+    stuck: (metrics.stuck ?? []).map((t) => ({ ...t })),
   };
+}
+
+/** `count[5]`: a task as the status line and the summary name it. */
+export function taskName(component: string, task: number): string {
+  return `${component}[${task}]`;
+}
+
+/** One line of a traced timeout: the tree's spout and who held it. */
+export function describeTrace(t: TraceReport): string {
+  const h = t.holders[0];
+  if (h === undefined) return `tree of ${t.spout} timed out after ${secs(t.ageMs)}; no task holds it (a tuple lost with a crashed thread?)`;
+  const more = t.holders.length > 1 ? ` (+${t.holders.length - 1} more)` : '';
+  return `tree of ${t.spout} held by ${taskName(h.component, h.task)} ${h.exact ? '' : 'up to '}${secs(h.heldMs)}, queue ${formatNumber(h.queued)}${more}`;
+}
+
+function secs(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
 }
 
 function checkpointReport(c: NonNullable<MetricsSnapshot['checkpoints']>): CheckpointReport {
@@ -264,6 +296,25 @@ export function formatSummary(r: RunReport): string {
     out += `checkpoints: ${cp.completed} completed (last ${cp.lastCompletedId}), ${cp.aborted} aborted; duration p50 ${cp.durationMs.p50} ms, p99 ${cp.durationMs.p99} ms`;
     out += cp.restoredFrom !== null ? `; restored from checkpoint ${cp.restoredFrom}` : '; started from empty state';
     out += cp.rollbacks > 0 ? `; rolled back ${cp.rollbacks} time${cp.rollbacks === 1 ? '' : 's'}\n` : '\n';
+  }
+
+  if (r.stuck.length > 0) {
+    out += '\nstuck tasks: input waiting, and nothing acked for a whole messageTimeoutMs\n';
+    out += table(
+      ['component', 'task', 'host', 'acked nothing for', 'queued'],
+      r.stuck.map((t) => [t.component, t.task, t.host, secs(t.forMs), t.queued]),
+      { right: [1, 2, 4] },
+    );
+  }
+  if (r.timeouts.traced > 0) {
+    const shown = r.timeouts.latest.length;
+    out += `\ntraced trees that timed out: ${formatNumber(r.timeouts.traced)}${shown < r.timeouts.traced ? ` (the latest ${shown})` : ''}; who held their tuples and never acked\n`;
+    const rows: (string | number)[][] = [];
+    for (const t of r.timeouts.latest) {
+      if (t.holders.length === 0) rows.push([t.spout, t.spoutTask, secs(t.ageMs), '-', '-', '-', '-']);
+      for (const h of t.holders) rows.push([t.spout, t.spoutTask, secs(t.ageMs), h.component, h.task, `${h.exact ? '' : '<= '}${secs(h.heldMs)}`, h.queued]);
+    }
+    out += table(['spout', 'spout task', 'tree age', 'held by', 'task', 'held', 'queued'], rows, { right: [1, 4, 6] });
   }
 
   if (r.errors.length > 0) {
