@@ -134,7 +134,7 @@ export interface StreamOptions {
   disorderMs?: number;
   /** Hours of event time the stream spans. Default 4. */
   hours?: number;
-  /** Fraction of malformed records. Default 0.001 (at least 4 when events >= 1000). */
+  /** Fraction of malformed records. Default 0.001 (above 0: at least 4 when events >= 1000). */
   malformed?: number;
   /** When the stream's last event happened (ms). Default: now, so the stream covers the last `hours` hours and the current hour is still open. */
   endMs?: number;
@@ -188,7 +188,7 @@ export function generate(o: StreamOptions): GeneratedStream {
   // Very late events only once the stream is under way, so every partition has a watermark by then.
   const lateFrom = Math.min(n, Math.max(1000, Math.floor(n / 10)));
   const malformedAt = new Set<number>();
-  const malformedCount = n >= 1000 ? Math.max(4, Math.round(n * malF)) : Math.round(n * malF);
+  const malformedCount = n >= 1000 && malF > 0 ? Math.max(4, Math.round(n * malF)) : Math.round(n * malF);
   while (malformedAt.size < malformedCount) malformedAt.add(Math.floor(rnd() * n));
   const records: ProducerRecord[] = [];
   const later = new Map<number, ProducerRecord[]>();

@@ -55,6 +55,7 @@
  */
 import { BasicBolt, PostgresUpsertSink, SquallError, TopologyBuilder, tumbling, WindowedBolt } from '../src/index.ts';
 import type { BasicOutputCollector, Bolt, OutputCollector, OutputDeclarer, RestoredState, Spout, SpoutOutputCollector, TopologyContext, Tuple, ValueState, WindowAggregate } from '../src/index.ts';
+import type { BoltFactory } from '../src/topology/index.ts';
 import { jsonRecords, KafkaBolt, KafkaSpout } from '../src/kafka/index.ts';
 import type { KafkaSpoutStats } from '../src/kafka/index.ts';
 import { kafkaSecurityFromEnv } from './kafka-word-count.ts';
@@ -526,7 +527,7 @@ export interface BuildOptions {
   /** Tasks of the dedup and hourly bolts (default 2). */
   parallelism?: number;
   /** A bolt between the window and the sinks that sees every row (the benchmark's tap); it must emit the window's fields on. */
-  tap?: () => Bolt;
+  tap?: BoltFactory;
 }
 
 export function build(config: Record<string, unknown> = {}, options: BuildOptions = {}) {
