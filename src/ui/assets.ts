@@ -56,6 +56,12 @@ export function pageHtml(o: { topology: string; token: string; readOnly: boolean
     <h2>Components</h2>
     <div class="table-wrap"><table id="components"><thead></thead><tbody></tbody></table></div>
   </section>
+  <section id="stuck-section" hidden>
+    <h2>Stuck tuples</h2>
+    <p class="legend" id="stuck-summary"></p>
+    <div class="table-wrap"><table id="stuck-tasks"><thead><tr><th class="text">stuck task</th><th>task</th><th>host</th><th>acked nothing for (s)</th><th>queued</th></tr></thead><tbody></tbody></table></div>
+    <div class="table-wrap"><table id="traces"><thead><tr><th class="text">timed out at</th><th class="text">spout</th><th>tree age (s)</th><th class="text">held by</th><th>task</th><th>held (s)</th><th>queued</th></tr></thead><tbody></tbody></table></div>
+  </section>
   <section id="checkpoints-section" hidden>
     <h2>Checkpoints</h2>
     <dl class="facts" id="checkpoints"></dl>
@@ -132,6 +138,10 @@ td.text, th.text { text-align: left; }
 td.error { color: var(--bad); white-space: normal; min-width: 200px; max-width: 380px; text-align: left; font-size: 12px; }
 tr.acker td { color: var(--muted); }
 td .cap { display: inline-block; min-width: 44px; padding: 0 4px; border-radius: 4px; }
+#graph .node.stuck rect.box { stroke: var(--bad); stroke-width: 3; }
+#graph .node text.stuck { fill: var(--bad); font-weight: 700; font-size: 11px; }
+tr.stuck td { color: var(--bad); }
+#stuck-section table { margin-bottom: 8px; }
 `;
 
 /** The page's script: server-sent events in, SVG and tables out. */
@@ -224,8 +234,10 @@ export const PAGE_JS = String.raw`(function () {
       group.appendChild(svg('rect', { class: 'queue-bg', x: 0, y: n.h + 3, width: n.w, height: 4, rx: 2 }));
       var queue = svg('rect', { class: 'queue', x: 0, y: n.h + 3, width: 0, height: 4, rx: 2 });
       group.appendChild(queue);
+      var flag = svg('text', { class: 'stuck', x: 8, y: n.h + 18 }, '');
+      group.appendChild(flag);
       root.appendChild(group);
-      graphNodes[n.id] = { node: n, box: box, line1: line1, line2: line2, queue: queue, title: title };
+      graphNodes[n.id] = { node: n, group: group, box: box, line1: line1, line2: line2, queue: queue, title: title, flag: flag };
     });
   }
 
@@ -246,6 +258,9 @@ export const PAGE_JS = String.raw`(function () {
         g.line2.textContent = 'capacity ' + (c.capacity === null ? '-' : c.capacity.toFixed(3)) + (c.errors > 0 ? ', errors ' + int(c.errors) : '');
       }
       g.queue.setAttribute('width', String(Math.round(g.node.w * c.backPressure)));
+      var marked = c.stuckTasks.length > 0 || c.heldTimedOut.length > 0;
+      g.group.setAttribute('class', 'node ' + c.kind + (marked ? ' stuck' : ''));
+      g.flag.textContent = c.stuckTasks.length > 0 ? 'stuck: task ' + c.stuckTasks.join(', ') : c.heldTimedOut.length > 0 ? 'held a timed-out tree: task ' + c.heldTimedOut.join(', ') : '';
       g.title.textContent = id + ': queued ' + int(c.queued) + ' (' + Math.round(c.backPressure * 100) + '% of its mailboxes)';
     });
     state.edges.forEach(function (r) {
@@ -270,6 +285,7 @@ export const PAGE_JS = String.raw`(function () {
     { key: 'pending', label: 'in flight', get: function (c) { return c.pending; } },
     { key: 'queued', label: 'queued', get: function (c) { return c.queued; } },
     { key: 'executeLatencyMs', label: 'execute latency ms', ms: true, get: function (c) { return c.executeLatencyMs; } },
+    { key: 'executeP99', label: 'execute p99 ms', ms: true, get: function (c) { return c.executeLatencyP99Ms; } },
     { key: 'completeP50', label: 'complete p50 ms', ms: true, get: function (c) { return c.completeLatencyMs ? c.completeLatencyMs.p50 : null; } },
     { key: 'completeP99', label: 'complete p99 ms', ms: true, get: function (c) { return c.completeLatencyMs ? c.completeLatencyMs.p99 : null; } },
     { key: 'capacity', label: 'capacity', cap: true, get: function (c) { return c.capacity; } },
@@ -377,6 +393,44 @@ export const PAGE_JS = String.raw`(function () {
         tr.appendChild(td);
       });
       body.appendChild(tr);
+    });
+  }
+
+  // -- stuck tuples ----------------------------------------------------------
+  function renderStuck() {
+    var section = byId('stuck-section');
+    var traces = state.traces;
+    section.hidden = traces.count === 0 && state.stuck.length === 0;
+    if (section.hidden) return;
+    setText('stuck-summary', int(traces.count) + ' traced tree' + (traces.count === 1 ? '' : 's') + ' timed out' +
+      (traces.latest.length < traces.count ? ' (the latest ' + traces.latest.length + ' below)' : '') + '; ' +
+      int(state.stuck.length) + ' task' + (state.stuck.length === 1 ? '' : 's') + ' stuck now.');
+    var tasks = byId('stuck-tasks').querySelector('tbody');
+    while (tasks.firstChild) tasks.removeChild(tasks.firstChild);
+    state.stuck.forEach(function (t) {
+      var tr = el('tr', { class: 'stuck', 'data-component': t.component, 'data-task': String(t.task) });
+      tr.appendChild(el('td', { class: 'text' }, t.component));
+      tr.appendChild(el('td', {}, String(t.task)));
+      tr.appendChild(el('td', {}, String(t.host)));
+      tr.appendChild(el('td', { 'data-value': String(t.forMs) }, (t.forMs / 1000).toFixed(1)));
+      tr.appendChild(el('td', {}, int(t.queued)));
+      tasks.appendChild(tr);
+    });
+    var body = byId('traces').querySelector('tbody');
+    while (body.firstChild) body.removeChild(body.firstChild);
+    traces.latest.slice().reverse().forEach(function (t) {
+      var holders = t.holders.length > 0 ? t.holders : [null];
+      holders.forEach(function (h) {
+        var tr = el('tr', { 'data-spout': t.spout });
+        tr.appendChild(el('td', { class: 'text' }, new Date(t.wallMs).toLocaleTimeString()));
+        tr.appendChild(el('td', { class: 'text' }, t.spout + ' [' + t.spoutTask + ']'));
+        tr.appendChild(el('td', { 'data-value': String(t.ageMs) }, (t.ageMs / 1000).toFixed(1)));
+        tr.appendChild(el('td', { class: 'text', 'data-key': 'holder' }, h === null ? 'no task (lost?)' : h.component));
+        tr.appendChild(el('td', { 'data-key': 'task' }, h === null ? '' : String(h.task)));
+        tr.appendChild(el('td', { 'data-value': h === null ? '' : String(h.heldMs) }, h === null ? '' : (h.exact ? '' : '\u2264 ') + (h.heldMs / 1000).toFixed(1)));
+        tr.appendChild(el('td', {}, h === null ? '' : int(h.queued)));
+        body.appendChild(tr);
+      });
     });
   }
 
@@ -544,6 +598,7 @@ export const PAGE_JS = String.raw`(function () {
     renderComponents();
     renderHosts();
     renderCheckpoints();
+    renderStuck();
     renderCharts();
     updateControls();
   }

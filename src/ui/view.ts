@@ -1,4 +1,4 @@
-import type { ComponentMetrics, HostStatus, MetricsSnapshot, TopologyRun, TopologyStatus } from '../runtime/index.ts';
+import type { ComponentMetrics, HostStatus, MetricsSnapshot, StuckTask, TopologyRun, TopologyStatus, TraceReport } from '../runtime/index.ts';
 import { latencyBetween } from '../runtime/index.ts';
 import { layoutTopology } from './layout.ts';
 import type { GraphLayout } from './layout.ts';
@@ -59,6 +59,12 @@ export interface UiComponent {
   load: number;
   /** Back pressure, 0 to 1: queued messages over the mailboxes' capacity. */
   backPressure: number;
+  /** Bolts: execute time p99 over the sampled executes, ms; null for the others. */
+  executeLatencyP99Ms: number | null;
+  /** Bolts: tasks flagged stuck now (input, and nothing acked for a whole messageTimeoutMs). */
+  stuckTasks: number[];
+  /** Tasks of this component named by the latest traced timeout as holding its tuple. */
+  heldTimedOut: number[];
 }
 
 export interface UiEdge {
@@ -111,6 +117,10 @@ export interface UiState {
   errorsDropped: number;
   /** Topologies that checkpoint: the checkpoints so far (null for the others). */
   checkpoints: UiCheckpoints | null;
+  /** Traced trees that timed out: how many, and the latest (newest last) with who held them. */
+  traces: { count: number; latest: TraceReport[] };
+  /** Tasks stuck now. */
+  stuck: StuckTask[];
 }
 
 export interface UiCheckpoints {
@@ -165,6 +175,8 @@ export class UiView {
     this.trackErrors(s);
 
     const topology = this.run.topology;
+    const latestTrace = s.traces?.at(-1);
+    const stuck = s.stuck ?? [];
     const components = s.components.map((c): UiComponent => {
       const p = before.get(c.id);
       const def = topology.components.get(c.id);
@@ -193,6 +205,9 @@ export class UiView {
         rates: { emitted: rate(c.emitted, p?.emitted), transferred: rate(c.transferred, p?.transferred), executed: rate(c.executed, p?.executed), acked: rate(c.acked, p?.acked) },
         load: clamp01(c.kind === 'spout' ? (c.pending ?? 0) / (maxPending * tasks) : (c.capacity ?? 0)),
         backPressure: clamp01(c.queued / (mailbox * tasks)),
+        executeLatencyP99Ms: c.executeLatencyPercentilesMs?.p99 ?? null,
+        stuckTasks: stuck.filter((t) => t.component === c.id).map((t) => t.task),
+        heldTimedOut: latestTrace === undefined ? [] : latestTrace.holders.filter((h) => h.component === c.id).map((h) => h.task),
       };
     });
 
@@ -258,6 +273,8 @@ export class UiView {
       edges,
       hosts,
       errorsDropped: s.errorsDropped,
+      traces: { count: s.tracedTimeouts ?? 0, latest: (s.traces ?? []).map((t) => ({ ...t, holders: t.holders.map((h) => ({ ...h })) })) },
+      stuck: stuck.map((t) => ({ ...t })),
       checkpoints:
         cp === undefined
           ? null

@@ -32,8 +32,18 @@ export function figuresOfMetrics(text: string): Map<string, Figures> {
   add('squall_pending_trees', 'pending');
   add('squall_queue_depth', 'queued');
   add('squall_errors_total', 'errors');
-  add('squall_execute_latency_seconds', 'executeLatencyMs', 1000);
   add('squall_capacity', 'capacity');
+  // Execute latency is a histogram: its mean (_sum / _count) in ms, rounded to the µs as the snapshot rounds executeLatencyMs.
+  const sums = new Map<string, number>();
+  const counts = new Map<string, number>();
+  for (const s of families.get('squall_execute_latency_seconds')?.samples ?? []) {
+    if (s.name.endsWith('_sum')) sums.set(s.labels['component']!, s.value);
+    if (s.name.endsWith('_count')) counts.set(s.labels['component']!, s.value);
+  }
+  for (const [c, n] of counts) {
+    const f = out.get(c) ?? out.set(c, {}).get(c)!;
+    f.executeLatencyMs = n > 0 ? Math.round(((sums.get(c) ?? 0) / n) * 1e6) / 1000 : 0;
+  }
   return out;
 }
 
