@@ -70,6 +70,10 @@ export interface ComponentReport {
   executeLatencyP99Ms?: number;
   /** Bolts only: the fraction of the run its tasks spent executing; near 1, it is the bottleneck. */
   capacity?: number;
+  /** Time its tasks were held back by a full task downstream while they had work, ms (summed over tasks). */
+  backPressuredMs: number;
+  /** Event time: the least watermark its tasks sent, ms of event time (only once they sent one). */
+  watermark?: number;
 }
 
 /**
@@ -136,6 +140,8 @@ export function buildReport(input: ReportInput): RunReport {
       acked: c.acked,
       failed: c.failed,
       errors: c.errors,
+      backPressuredMs: Math.round(c.backPressuredMs ?? 0),
+      ...(c.watermark !== undefined ? { watermark: c.watermark } : {}),
     };
     if (c.kind === 'bolt') {
       components[c.id]!.executeLatencyMs = c.executeLatencyMs ?? 0;

@@ -135,6 +135,7 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
       }
     }
     if (keyed !== null) keyed.setInput(null, null);
+    this.noteBackPressure(mb.size > 0 && !this.paused && n < budget && !this.downstreamHasRoom());
     if (this.track.pending) n += this.track.flush();
     return n;
   }

@@ -403,6 +403,7 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
         this.idleMs = 0;
       }
     }
+    this.noteBackPressure(this.active && !this.paused && calls < budget && this.trees.size < this.maxPending && !this.downstreamHasRoom());
     if (this.wm !== null) this.tickWatermark(calls > 0);
     if (this.track.pending) work += this.track.flush();
     return work + calls;

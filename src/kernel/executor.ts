@@ -181,6 +181,29 @@ export abstract class Executor<M> {
     for (let i = 0; i < targets.length; i++) this.host.deliver(targets[i]!, new Tuple([n], BARRIER_DESC, this.taskId));
   }
 
+  /** Time back-pressured so far (ms), and since when it is now (-1: it is not). */
+  private backPressuredMs = 0;
+  private backPressuredSince = -1;
+
+  /**
+   * Once a slice: was the task held back by a full task downstream while it
+   * had work? Reads the clock only when that changes.
+   */
+  protected noteBackPressure(blocked: boolean): void {
+    if (blocked === this.backPressuredSince >= 0) return;
+    const now = performance.now();
+    if (blocked) this.backPressuredSince = now;
+    else {
+      this.backPressuredMs += now - this.backPressuredSince;
+      this.backPressuredSince = -1;
+    }
+  }
+
+  /** Time back-pressured up to now, ms. */
+  backPressuredNow(): number {
+    return this.backPressuredMs + (this.backPressuredSince >= 0 ? performance.now() - this.backPressuredSince : 0);
+  }
+
   /** The last watermark this task sent downstream, and whether it said idle. */
   watermarkOut = -Infinity;
   idleOut = false;

@@ -166,6 +166,11 @@ export class PrometheusMetrics {
   private readonly capacity: Gauge<'topology' | 'component'>;
   private readonly completeLatency: SnapshotHistogram;
   private readonly stuck: Gauge<TaskLabels>;
+  private readonly backPressured: Counter<TaskLabels>;
+  private readonly watermark: Gauge<'topology' | 'component'>;
+  private readonly checkpoints: Counter<'topology' | 'outcome'>;
+  private readonly checkpointDuration: Gauge<'topology'>;
+  private readonly checkpointLast: Gauge<'topology'>;
   private readonly traced: Counter<'topology' | 'component'>;
   private readonly tracedTimeouts: Counter<'topology'>;
   private readonly hostState: Gauge<'topology' | 'host' | 'state'>;
@@ -206,6 +211,11 @@ export class PrometheusMetrics {
     this.capacity = gauge('squall_capacity', "Bolts: the fraction of the run its tasks spent executing (0 to 1); near 1, it is the bottleneck.", component);
     this.completeLatency = new SnapshotHistogram(COMPLETE_LATENCY, COMPLETE_LATENCY_HELP, LATENCY_BOUNDS_S, registers);
     this.stuck = gauge('squall_task_stuck', 'Bolts: 1 while the task is stuck (it has input and acked nothing for at least messageTimeoutMs), else 0.', task);
+    this.backPressured = counter('squall_back_pressured_seconds_total', 'Seconds the task was held back by a full task downstream while it had work.', task);
+    this.watermark = gauge('squall_watermark_seconds', "Event time: the component's least watermark, in seconds of event time (only once its tasks sent one).", component);
+    this.checkpoints = counter('squall_checkpoints_total', 'Checkpoints of a topology that checkpoints: outcome="completed" or "aborted".', ['topology', 'outcome']);
+    this.checkpointDuration = gauge('squall_checkpoint_duration_seconds', 'The last completed checkpoint: trigger to durable, in seconds.', ['topology']);
+    this.checkpointLast = gauge('squall_checkpoint_last_id', 'The newest completed checkpoint (0: none yet).', ['topology']);
     this.traced = counter('squall_traced_trees_total', 'Spouts: tuple trees traced (config traceSample, and the first ones of a run and after a timeout).', component);
     this.tracedTimeouts = counter('squall_traced_timeouts_total', 'Traced tuple trees that timed out: each names the task that held its tuple (the JSON summary has the reports).', ['topology']);
     this.hostState = gauge('squall_host_state', "1 for the host's current state, 0 for the others.", ['topology', 'host', 'state']);
@@ -248,8 +258,15 @@ export class PrometheusMetrics {
   private update(s: MetricsSnapshot, hosts: HostStatus[]): void {
     this.last = s;
     const topology = this.topology;
-    for (const m of [this.emitted, this.transferred, this.executed, this.acked, this.failed, this.errors, this.hostRestarts, this.traced, this.tracedTimeouts]) m.reset();
-    for (const m of [this.queued, this.pending, this.tasks, this.capacity, this.hostState, this.hostTasks, this.uptime, this.info, this.stuck]) m.reset();
+    for (const m of [this.emitted, this.transferred, this.executed, this.acked, this.failed, this.errors, this.hostRestarts, this.traced, this.tracedTimeouts, this.backPressured, this.checkpoints]) m.reset();
+    for (const m of [this.queued, this.pending, this.tasks, this.capacity, this.hostState, this.hostTasks, this.uptime, this.info, this.stuck, this.watermark, this.checkpointDuration, this.checkpointLast]) m.reset();
+    const cp = s.checkpoints;
+    if (cp !== undefined) {
+      this.checkpoints.inc({ topology, outcome: 'completed' }, cp.completed);
+      this.checkpoints.inc({ topology, outcome: 'aborted' }, cp.aborted);
+      this.checkpointDuration.set({ topology }, cp.lastDurationMs / 1000);
+      this.checkpointLast.set({ topology }, cp.lastCompletedId);
+    }
     this.tracedTimeouts.inc({ topology }, s.tracedTimeouts ?? 0);
     this.info.set({ topology, run_id: this.run.id, mode: this.run.mode }, 1);
     this.uptime.set({ topology }, s.uptimeMs / 1000);
@@ -263,6 +280,7 @@ export class PrometheusMetrics {
       const labels = { topology, component: c.id };
       this.errors.inc(labels, c.errors);
       this.tasks.set(labels, c.tasks);
+      if (c.watermark !== undefined) this.watermark.set(labels, c.watermark / 1000);
       if (c.kind === 'bolt') {
         this.executeLatency.series.push({ labels, sparse: c.executeLatencyBuckets ?? [], sumMs: c.executeLatencySumMs ?? 0 });
         this.capacity.set(labels, c.capacity ?? 0);
@@ -289,6 +307,7 @@ export class PrometheusMetrics {
     this.queued.set(labels, t.queued);
     this.acked.inc(labels, t.acked);
     this.failed.inc({ ...labels, reason: 'fail' }, t.failed);
+    this.backPressured.inc(labels, (t.backPressuredMs ?? 0) / 1000);
     if (t.kind === 'bolt') this.stuck.set(labels, t.stuckMs !== undefined && t.stuckMs >= 0 ? 1 : 0);
     if (t.kind !== 'spout') this.executed.inc(labels, t.executed);
     else {

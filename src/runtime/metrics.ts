@@ -29,6 +29,13 @@ export interface ComponentMetrics {
   /** Tasks of the component flagged stuck now (see TaskMetrics.stuckMs). */
   stuckTasks?: number;
   /**
+   * Time its tasks spent back-pressured, summed over them (ms): with input
+   * waiting (a bolt) or active (a spout) while a task downstream had no room.
+   */
+  backPressuredMs?: number;
+  /** Event time: the least watermark its tasks have sent (ms of event time); absent until they send one. */
+  watermark?: number;
+  /**
    * Bolts: the fraction of the run its tasks spent executing (mean over its
    * tasks, estimated as executed x mean execute time / uptime). Near 1: the
    * component is the bottleneck; raise its parallelism.
@@ -61,8 +68,8 @@ export interface ComponentMetrics {
  */
 export type TaskMetrics = { task: number } & Pick<
   ExecutorStats,
-  'component' | 'kind' | 'host' | 'emitted' | 'transferred' | 'executed' | 'acked' | 'failed' | 'queued' | 'timedOut' | 'pending' | 'stuckMs'
->;
+  'component' | 'kind' | 'host' | 'emitted' | 'transferred' | 'executed' | 'acked' | 'failed' | 'queued' | 'timedOut' | 'pending' | 'stuckMs' | 'backPressuredMs'
+> & { watermark?: number };
 
 /**
  * A traced tree that timed out, and who held it: the task(s) that were given
@@ -231,6 +238,10 @@ export interface ExecutorStats {
   execLatencyMax?: number;
   /** Bolts: ms the task has acked nothing while it had input, when flagged stuck; -1 when not. */
   stuckMs: number;
+  /** Time back-pressured (ms): it had work, but a task downstream had no room. */
+  backPressuredMs: number;
+  /** Event time: the last watermark the task sent (-Infinity: none; sent as null across threads is not needed: -Infinity clones). */
+  watermark: number;
 }
 
 export function executorStats(e: Executor<unknown>, host: number): ExecutorStats {
@@ -258,6 +269,8 @@ export function executorStats(e: Executor<unknown>, host: number): ExecutorStats
     execLatency: e.kind === 'bolt' ? e.executeLatency.toSparse() : null,
     execLatencyMax: e.executeLatency.max,
     stuckMs: e.kind === 'bolt' ? e.stuckForMs() : -1,
+    backPressuredMs: e.backPressuredNow(),
+    watermark: e.watermarkOut,
   };
 }
 
@@ -326,7 +339,7 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
     for (const e of r.executors) {
       let entry = byComponent.get(e.component);
       if (!entry) {
-        const m: ComponentMetrics = { id: e.component, kind: e.kind, tasks: 0, emitted: 0, transferred: 0, executed: 0, queued: 0, acked: 0, failed: 0, errors: errorCounts.get(e.component) ?? 0 };
+        const m: ComponentMetrics = { id: e.component, kind: e.kind, tasks: 0, emitted: 0, transferred: 0, executed: 0, queued: 0, acked: 0, failed: 0, backPressuredMs: 0, errors: errorCounts.get(e.component) ?? 0 };
         if (e.kind === 'spout') {
           m.timedOut = 0;
           m.pending = 0;
@@ -340,9 +353,14 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
       entry.samples += e.samples;
       entry.x?.mergeSparse(e.execLatency ?? [], e.execLatencyMax ?? 0, e.sampledMs);
       const m = entry.m;
-      if (r.retired !== true) m.tasks++;
+      if (r.retired !== true) {
+        m.tasks++;
+        const wm = e.watermark ?? -Infinity;
+        if (Number.isFinite(wm) && (m.watermark === undefined || wm < m.watermark)) m.watermark = wm;
+      }
       addCounts(m, e);
       m.transferred += e.transferred;
+      m.backPressuredMs = (m.backPressuredMs ?? 0) + (e.backPressuredMs ?? 0);
       if (e.kind === 'spout') {
         m.timedOut! += e.timedOut;
         m.pending! += e.pending;
@@ -356,11 +374,13 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
       if (e.kind !== 'acker') totals.emitted += e.emitted;
       let t = tasks.get(e.taskId);
       if (!t) {
-        t = { task: e.taskId, component: e.component, kind: e.kind, host: e.host, emitted: 0, transferred: 0, executed: 0, acked: 0, failed: 0, queued: 0, timedOut: 0, pending: 0, stuckMs: -1 };
+        t = { task: e.taskId, component: e.component, kind: e.kind, host: e.host, emitted: 0, transferred: 0, executed: 0, acked: 0, failed: 0, queued: 0, timedOut: 0, pending: 0, stuckMs: -1, backPressuredMs: 0 };
         tasks.set(e.taskId, t);
       }
+      t.backPressuredMs += e.backPressuredMs ?? 0;
       if (r.retired !== true) {
         t.host = e.host;
+        if (Number.isFinite(e.watermark ?? -Infinity)) t.watermark = e.watermark;
         t.stuckMs = e.stuckMs ?? -1;
         if (t.stuckMs >= 0) m.stuckTasks = (m.stuckTasks ?? 0) + 1;
       }

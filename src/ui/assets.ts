@@ -289,6 +289,8 @@ export const PAGE_JS = String.raw`(function () {
     { key: 'completeP50', label: 'complete p50 ms', ms: true, get: function (c) { return c.completeLatencyMs ? c.completeLatencyMs.p50 : null; } },
     { key: 'completeP99', label: 'complete p99 ms', ms: true, get: function (c) { return c.completeLatencyMs ? c.completeLatencyMs.p99 : null; } },
     { key: 'capacity', label: 'capacity', cap: true, get: function (c) { return c.capacity; } },
+    { key: 'backPressured', label: 'back-pressured', cap: true, get: function (c) { return c.kind === 'acker' ? null : c.backPressured; } },
+    { key: 'watermark', label: 'watermark', text: true, get: function (c) { return c.watermark === null ? null : (c.watermark > 1e12 ? new Date(c.watermark).toISOString() : String(c.watermark)); } },
     { key: 'errors', label: 'errors', get: function (c) { return c.errors; } },
     { key: 'lastError', label: 'last error', text: true, error: true, get: function (c) { return c.lastError ? c.lastError.message : null; } }
   ];

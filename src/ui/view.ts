@@ -59,6 +59,10 @@ export interface UiComponent {
   load: number;
   /** Back pressure, 0 to 1: queued messages over the mailboxes' capacity. */
   backPressure: number;
+  /** The share of the last sample's time its tasks were held back by a full task downstream while they had work, 0 to 1. */
+  backPressured: number;
+  /** Event time: the least watermark its tasks sent (ms of event time); null without event time. */
+  watermark: number | null;
   /** Bolts: execute time p99 over the sampled executes, ms; null for the others. */
   executeLatencyP99Ms: number | null;
   /** Bolts: tasks flagged stuck now (input, and nothing acked for a whole messageTimeoutMs). */
@@ -205,6 +209,8 @@ export class UiView {
         rates: { emitted: rate(c.emitted, p?.emitted), transferred: rate(c.transferred, p?.transferred), executed: rate(c.executed, p?.executed), acked: rate(c.acked, p?.acked) },
         load: clamp01(c.kind === 'spout' ? (c.pending ?? 0) / (maxPending * tasks) : (c.capacity ?? 0)),
         backPressure: clamp01(c.queued / (mailbox * tasks)),
+        backPressured: clamp01(rate(c.backPressuredMs ?? 0, p?.backPressuredMs ?? 0) / 1000 / tasks),
+        watermark: c.watermark ?? null,
         executeLatencyP99Ms: c.executeLatencyPercentilesMs?.p99 ?? null,
         stuckTasks: stuck.filter((t) => t.component === c.id).map((t) => t.task),
         heldTimedOut: latestTrace === undefined ? [] : latestTrace.holders.filter((h) => h.component === c.id).map((h) => h.task),

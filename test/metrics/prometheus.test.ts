@@ -36,6 +36,11 @@ const TYPES: Record<string, Family['type']> = {
   squall_host_state: 'gauge',
   squall_host_restarts_total: 'counter',
   squall_host_tasks: 'gauge',
+  squall_back_pressured_seconds_total: 'counter',
+  squall_watermark_seconds: 'gauge',
+  squall_checkpoints_total: 'counter',
+  squall_checkpoint_duration_seconds: 'gauge',
+  squall_checkpoint_last_id: 'gauge',
 };
 
 /** The label names each metric carries: never a tuple value or id. */
@@ -60,6 +65,11 @@ const LABELS: Record<string, string[]> = {
   squall_host_state: ['host', 'state', 'topology'],
   squall_host_restarts_total: ['host', 'topology'],
   squall_host_tasks: ['host', 'topology'],
+  squall_back_pressured_seconds_total: ['component', 'task', 'topology'],
+  squall_watermark_seconds: ['component', 'topology'],
+  squall_checkpoints_total: ['outcome', 'topology'],
+  squall_checkpoint_duration_seconds: ['topology'],
+  squall_checkpoint_last_id: ['topology'],
 };
 
 let run: TopologyRun | null = null;

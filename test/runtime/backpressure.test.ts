@@ -67,6 +67,10 @@ describe('backpressure', () => {
     const spoutEmitted = metrics.find((c) => c.id === 'spout')!.emitted;
     expect(spoutEmitted * 10).toBeLessThanOrEqual(executed + capacity * 10 + capacity + 9);
     expect(process.memoryUsage().heapUsed - heap0).toBeLessThan(64 * 1024 * 1024);
+    // Where back pressure starts shows in the snapshot: the spout and the fan-out bolt were held back, the sink never.
+    const bp = new Map(metrics.map((c) => [c.id, c.backPressuredMs ?? 0]));
+    expect(bp.get('spout')! + bp.get('fan')!).toBeGreaterThan(0);
+    expect(bp.get('slow')).toBe(0);
   });
 });
 

@@ -97,6 +97,11 @@ describe('event-time watermarks', () => {
     const byKey = new Map(fired.map((f) => [f[0], f[1]]));
     expect(byKey).toEqual(new Map([['x', 3], ['y', 2], ['z', 1]]));
     expect(fired.every((f) => (f[2] as number) >= 100)).toBe(true);
+    // The snapshot has each component's least watermark: the spouts' own, the bolts' the least of their inputs.
+    const wm = new Map(run.metrics().components.map((c) => [c.id, c.watermark]));
+    expect(wm.get('a')).toBe(300);
+    expect(wm.get('b')).toBe(400);
+    expect(wm.get('window')).toBe(300);
     await run.kill({ waitMs: 0 });
   });
 
