@@ -163,6 +163,9 @@ export class SentenceSpout implements Spout {
   notifyCheckpointAborted(checkpointId: number): void {
     this.inner!.notifyCheckpointAborted(checkpointId);
   }
+  lag(): number {
+    return this.inner?.lag() ?? 0;
+  }
   nextTuple(): void {
     this.inner!.nextTuple();
   }

@@ -101,6 +101,8 @@ export interface SpoutReport {
   timedOut: number;
   pending: number;
   completeLatencyMs: { p50: number; p99: number; max: number };
+  /** Spouts that can say (KafkaSpout): records at the source not emitted yet. */
+  lag?: number;
 }
 
 export interface ErrorReport {
@@ -156,6 +158,7 @@ export function buildReport(input: ReportInput): RunReport {
         timedOut: c.timedOut ?? 0,
         pending: c.pending ?? 0,
         completeLatencyMs: c.completeLatencyMs ?? { p50: 0, p99: 0, max: 0 },
+        ...(c.lag !== undefined ? { lag: c.lag } : {}),
       };
     }
   }

@@ -221,6 +221,18 @@ export class SpoutExecutor extends Executor<Message> implements SpoutOutputColle
     return s !== null && typeof s.isDone === 'function' && this.trees.size === 0 && this.immediate.length === 0 && this.immediateFails.length === 0 && s.isDone();
   }
 
+  /** The spout's lag behind its source (Spout.lag), or -1 when it cannot say. */
+  sourceLag(): number {
+    const s = this.spout;
+    if (s === null || typeof s.lag !== 'function') return -1;
+    try {
+      const lag = s.lag();
+      return typeof lag === 'number' && lag >= 0 ? lag : -1;
+    } catch {
+      return -1;
+    }
+  }
+
   hasDoneCheck(): boolean {
     return typeof this.spout?.isDone === 'function';
   }

@@ -382,13 +382,23 @@ export class KafkaSpout implements Spout {
       buffered += p.buffered;
       if (p.paused) paused++;
     }
+    let lag = 0;
+    for (const p of list) if (p.owned) lag += p.lag;
     return {
       owned: list.map((p) => ({ topic: p.topic, partition: p.partition })),
       buffered,
       paused,
       ...this.counters,
+      lag,
       eventTime: this.eventTimeStats(),
     };
+  }
+
+  /** Records at the broker in this task's partitions that it has not emitted yet (the runtime's snapshot reads it). */
+  lag(): number {
+    let lag = 0;
+    for (const p of this.partitions?.list ?? []) if (p.owned) lag += p.lag;
+    return lag;
   }
 
   private eventTimeStats(): KafkaSpoutStats['eventTime'] {
@@ -406,7 +416,7 @@ export class KafkaSpout implements Spout {
   // -- the consumer's side (event loop, off the tuple path) ------------------
 
   private readonly listener: ConsumerListener = {
-    onRecords: (topic, partition, records) => this.onRecords(topic, partition, records),
+    onRecords: (topic, partition, records, highWatermark) => this.onRecords(topic, partition, records, highWatermark),
     onRebalancing: () => {
       this.counters.rebalances++;
       // Still the owner: commit what is done before the partitions may move.
@@ -416,8 +426,9 @@ export class KafkaSpout implements Spout {
     onCrash: (error) => this.collector.reportError(error),
   };
 
-  private onRecords(topic: string, partition: number, records: ConsumedRecord[]): void | Promise<void> {
+  private onRecords(topic: string, partition: number, records: ConsumedRecord[], highWatermark?: number): void | Promise<void> {
     const part = this.partitions.get(topic, partition);
+    if (part !== undefined && highWatermark !== undefined && Number.isFinite(highWatermark) && highWatermark > part.highWatermark) part.highWatermark = highWatermark;
     if (part === undefined || !part.owned || part.holding || records.length === 0) return;
     // Drop what was seen already (a kept partition fetched again from its
     // committed offset after a rebalance, or a fetch that crossed a seek).

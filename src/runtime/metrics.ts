@@ -47,6 +47,8 @@ export interface ComponentMetrics {
   pending?: number;
   /** Spouts only: trees traced (config traceSample, and the first ones; see docs/metrics.md). */
   traced?: number;
+  /** Spouts only: records behind the source, summed over the tasks that can say (KafkaSpout: partition ends less what was emitted). */
+  lag?: number;
   /** Spouts only: complete latency, emit to tree done, over the whole run. */
   completeLatencyMs?: { p50: number; p99: number; max: number };
   /**
@@ -240,8 +242,10 @@ export interface ExecutorStats {
   stuckMs: number;
   /** Time back-pressured (ms): it had work, but a task downstream had no room. */
   backPressuredMs: number;
-  /** Event time: the last watermark the task sent (-Infinity: none; sent as null across threads is not needed: -Infinity clones). */
+  /** Event time: the last watermark the task sent (-Infinity: none). */
   watermark: number;
+  /** Spouts: records behind its source (Spout.lag); -1 when the spout cannot say. */
+  lag?: number;
 }
 
 export function executorStats(e: Executor<unknown>, host: number): ExecutorStats {
@@ -271,6 +275,7 @@ export function executorStats(e: Executor<unknown>, host: number): ExecutorStats
     stuckMs: e.kind === 'bolt' ? e.stuckForMs() : -1,
     backPressuredMs: e.backPressuredNow(),
     watermark: e.watermarkOut,
+    lag: spout?.sourceLag() ?? -1,
   };
 }
 
@@ -365,6 +370,7 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
         m.timedOut! += e.timedOut;
         m.pending! += e.pending;
         m.traced = (m.traced ?? 0) + (e.traced ?? 0);
+        if (r.retired !== true && (e.lag ?? -1) >= 0) m.lag = (m.lag ?? 0) + e.lag!;
         entry.h!.mergeSparse(e.latency ?? [], e.latencyMax, e.latencySumMs ?? 0);
         totals.acked += e.acked;
         totals.failed += e.failed;

@@ -56,6 +56,12 @@ export interface Spout extends CheckpointHooks {
    * nothing pending. Running to completion (the testing kit) waits for it.
    */
   isDone?(): boolean;
+  /**
+   * How far behind its source the spout is, in records (KafkaSpout: the
+   * partitions' ends less what it has emitted), for the snapshot, the web
+   * view and /metrics. Called on each report; keep it cheap.
+   */
+  lag?(): number;
 }
 
 export interface SpoutOutputCollector {

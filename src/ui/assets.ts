@@ -283,6 +283,7 @@ export const PAGE_JS = String.raw`(function () {
     { key: 'failed', label: 'failed', get: function (c) { return c.failed; } },
     { key: 'timedOut', label: 'timed out', get: function (c) { return c.timedOut; } },
     { key: 'pending', label: 'in flight', get: function (c) { return c.pending; } },
+    { key: 'lag', label: 'lag', get: function (c) { return c.lag; } },
     { key: 'queued', label: 'queued', get: function (c) { return c.queued; } },
     { key: 'executeLatencyMs', label: 'execute latency ms', ms: true, get: function (c) { return c.executeLatencyMs; } },
     { key: 'executeP99', label: 'execute p99 ms', ms: true, get: function (c) { return c.executeLatencyP99Ms; } },

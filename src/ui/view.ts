@@ -63,6 +63,8 @@ export interface UiComponent {
   backPressured: number;
   /** Event time: the least watermark its tasks sent (ms of event time); null without event time. */
   watermark: number | null;
+  /** Spouts that can say: records behind the source; null otherwise. */
+  lag: number | null;
   /** Bolts: execute time p99 over the sampled executes, ms; null for the others. */
   executeLatencyP99Ms: number | null;
   /** Bolts: tasks flagged stuck now (input, and nothing acked for a whole messageTimeoutMs). */
@@ -211,6 +213,7 @@ export class UiView {
         backPressure: clamp01(c.queued / (mailbox * tasks)),
         backPressured: clamp01(rate(c.backPressuredMs ?? 0, p?.backPressuredMs ?? 0) / 1000 / tasks),
         watermark: c.watermark ?? null,
+        lag: c.lag ?? null,
         executeLatencyP99Ms: c.executeLatencyPercentilesMs?.p99 ?? null,
         stuckTasks: stuck.filter((t) => t.component === c.id).map((t) => t.task),
         heldTimedOut: latestTrace === undefined ? [] : latestTrace.holders.filter((h) => h.component === c.id).map((h) => h.task),

@@ -78,6 +78,8 @@ export class KafkajsConsumer implements KafkaConsumerLike {
           // Fetched before a seek of its partition: kafkajs fetches again from the sought offset.
           if (isStale()) return Promise.resolve();
           const msgs = batch.messages;
+          // An empty fetch still says where the partition ends: the lag.
+          if (msgs.length === 0) return Promise.resolve(listener.onRecords(batch.topic, batch.partition, [], Number(batch.highWatermark)));
           const records: ConsumedRecord[] = new Array(msgs.length);
           for (let i = 0; i < msgs.length; i++) {
             const m = msgs[i]!;
@@ -91,7 +93,7 @@ export class KafkajsConsumer implements KafkaConsumerLike {
               headers: m.headers !== undefined && hasKeys(m.headers) ? (m.headers as Record<string, Buffer | string | undefined>) : null,
             };
           }
-          return Promise.resolve(listener.onRecords(batch.topic, batch.partition, records));
+          return Promise.resolve(listener.onRecords(batch.topic, batch.partition, records, Number(batch.highWatermark)));
         },
       });
     } catch (err) {

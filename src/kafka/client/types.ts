@@ -175,8 +175,13 @@ export interface ConsumedRecord {
 
 /** What a consumer tells its user. Called on the consumer's own schedule, never re-entrantly. */
 export interface ConsumerListener {
-  /** Records of one partition, in offset order; the next fetch of that partition waits for the promise. */
-  onRecords(topic: string, partition: number, records: ConsumedRecord[]): void | Promise<void>;
+  /**
+   * Records of one partition, in offset order; the next fetch of that
+   * partition waits for the promise. `highWatermark`: the partition's end at
+   * the broker as of this fetch (the offset after its last record), when the
+   * client knows it.
+   */
+  onRecords(topic: string, partition: number, records: ConsumedRecord[], highWatermark?: number): void | Promise<void>;
   /** A rebalance began: the member still owns its partitions and may commit now. */
   onRebalancing(): void;
   /** The member (re)joined the group and owns exactly these partitions now. */

@@ -25,6 +25,15 @@ export class Part implements Backlog {
   tracked = false;
   /** Its event time, when the spout tracks event time. */
   time: PartitionTime | null = null;
+  /** The partition's end (the broker's high watermark) as of the last fetch; -1 before one. */
+  highWatermark = -1;
+
+  /** Records at the broker this task has not emitted yet: the end less the next to emit (0 before a fetch). */
+  get lag(): number {
+    if (this.highWatermark < 0) return 0;
+    const from = this.next >= 0 ? this.next - this.buffered : this.position;
+    return from < 0 ? 0 : Math.max(0, this.highWatermark - from);
+  }
   constructor(
     readonly topic: string,
     readonly partition: number,

@@ -2,6 +2,8 @@ import type { TopicPartition } from '../offset-tracker.ts';
 
 /** What one KafkaSpout task has done; for tests, dashboards and the curious. */
 export interface KafkaSpoutStats {
+  /** Records at the broker in the owned partitions not emitted yet (their ends as of the last fetches). */
+  lag: number;
   /** Partitions owned now. */
   owned: TopicPartition[];
   /** Fetched records not yet emitted, over all owned partitions. */
@@ -41,7 +43,7 @@ export interface KafkaEventTimeStats {
 }
 
 /** The running counts of {@link KafkaSpoutStats}, shared by the spout's parts. */
-export type SpoutCounters = Omit<KafkaSpoutStats, 'owned' | 'buffered' | 'paused' | 'eventTime'>;
+export type SpoutCounters = Omit<KafkaSpoutStats, 'owned' | 'buffered' | 'paused' | 'eventTime' | 'lag'>;
 
 export function newCounters(): SpoutCounters {
   return {
