@@ -11,8 +11,10 @@ export type { Message, ReplayOptions, RetryOptions, Spout, SpoutOutputCollector 
 export { Tuple, DEFAULT_STREAM } from './tuple/index.ts';
 export { shuffle, fields, all, global, none, direct, localOrShuffle, partialKey, custom, fieldsHash } from './grouping/index.ts';
 export type { CustomGrouping, CustomGroupingContext, GroupingSpec } from './grouping/index.ts';
-export { submit, latencyBetween, realClock, SimulatedClock, cryptoRandom, SeededRandom } from './runtime/index.ts';
-export type { Clock, HostStatus, RandomSource, SubmitOptions, TopologyRun, KillOptions, MetricsSnapshot, ComponentMetrics, HostMetrics, ReportedError, TaskMetrics, TopologyStatus } from './runtime/index.ts';
+export { latencyBetween, realClock, SimulatedClock, cryptoRandom, SeededRandom } from './runtime/index.ts';
+export { submit } from './submit.ts';
+export type { SubmitOptions, SubmittedRun } from './submit.ts';
+export type { Clock, HostStatus, RandomSource, TopologyRun, KillOptions, MetricsSnapshot, ComponentMetrics, HostMetrics, ReportedError, TaskMetrics, TopologyStatus } from './runtime/index.ts';
 export type { CheckpointStats, RunStateOptions } from './runtime/index.ts';
 export { EmbeddedStore, PostgresStore, RedisStore, defaultStateDir, keyGroupOf, keyGroupRangeOf, DEFAULT_MAX_PARALLELISM } from './state/index.ts';
 export type {
