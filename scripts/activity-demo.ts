@@ -18,8 +18,9 @@
  * and shares. Each event arrives up to `--disorder-ms` after it happened
  * (out of order), a fraction `--duplicates` is sent again a few records
  * later (same eventId), a fraction `--late` comes from devices that were
- * offline for 3 to 8 hours (very late: far past the 5 minutes of allowed
- * lateness, so they belong on the late topic), and about one record in a
+ * offline for hours (very late: from one to six hours before the stream's
+ * first event, far past the 5 minutes of allowed lateness, so they belong
+ * on the late topic whatever the watermark's lag), and about one record in a
  * thousand is malformed (not JSON, no userId, an unknown action, a `ts`
  * that is not a time). The record key is the eventId, so the copies of an
  * event share a partition.
@@ -31,9 +32,10 @@
  * watermark is the least over partitions). An event whose hour `[start,
  * end)` has `end - 1 + 5 min` above that bound is counted (on time or as a
  * late correction); one at or below it is too late and belongs on the late
- * topic. The very late events of `produce` are hours below the bound, far
- * beyond any lag of the real watermark, so the two classes cannot be
- * confused. Only the first copy of an eventId counts. An hour must have
+ * topic. The very late events of `produce` belong to hours that ended before
+ * the stream's first event (less the disorder and lateness), so any
+ * watermark the stream has produced makes them too late, however far it
+ * lags: the two classes cannot be confused. Only the first copy of an eventId counts. An hour must have
  * fired once its `end - 1` is at or below the least partition watermark
  * at the end; a later hour may still be open (it fires once the input has
  * been idle for `idleTimeoutMs` and the watermark moves on with the clock),
@@ -128,7 +130,7 @@ export interface StreamOptions {
   users?: number;
   /** Fraction of events sent twice. Default 0.02. */
   duplicates?: number;
-  /** Fraction of events that are very late (3 to 8 hours). Default 0.005. */
+  /** Fraction of events that are very late (from hours before the stream began). Default 0.005. */
   late?: number;
   /** How long after it happened an event may arrive, at most. Default 120000 (2 min). */
   disorderMs?: number;
@@ -217,7 +219,9 @@ export function generate(o: StreamOptions): GeneratedStream {
       r -= w;
     }
     const veryLate = i >= lateFrom && rnd() < lateF;
-    const ts = veryLate ? base - 3 * HOUR_MS - Math.floor(rnd() * 5 * HOUR_MS) : base - Math.floor(rnd() * disorder);
+    // Very late: from a device offline since before the stream began, so too late for any watermark the stream
+    // has produced (even one that lags far behind it); otherwise up to `disorder` after it happened.
+    const ts = veryLate ? startMs - HOUR_MS - ALLOWED_LATENESS_MS - disorder - 60_000 - Math.floor(rnd() * 5 * HOUR_MS) : base - Math.floor(rnd() * disorder);
     const eventId = `${tag}-${i}`;
     const rec: ProducerRecord = { key: eventId, value: JSON.stringify({ eventId, userId: `user-${who[i]}`, action, ts }) };
     records.push(rec);

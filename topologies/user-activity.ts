@@ -215,6 +215,12 @@ function idPrefix(context: TopologyContext): string {
 export class EventSpout implements Spout {
   private inner: KafkaSpout | undefined;
   private restored: RestoredState | undefined;
+  /** Restored partitions ("topic/partition") and their restored watermarks (-Infinity: none). */
+  private readonly holds = new Map<string, number>();
+  /** Until when (topology clock) the task waits for the restored partitions; 0 once it owns them all or gave up. */
+  private holdUntil = 0;
+  private nextHoldCheck = 0;
+  private clock!: TopologyContext['clock'];
 
   declareOutputFields(d: OutputDeclarer): void {
     d.declare(jsonRecords.fields);
@@ -225,13 +231,15 @@ export class EventSpout implements Spout {
   async open(context: TopologyContext, collector: SpoutOutputCollector): Promise<void> {
     const session = context.config['kafka.sessionTimeoutMs'];
     const holdMs = ms(context, 'activity.restoreHoldMs', (typeof session === 'number' ? session : 30_000) + 15_000);
-    const holds = new Map<string, number>();
+    const holds = this.holds;
+    this.clock = context.clock;
     for (const { value } of this.restored?.all ?? []) {
       const v = value as { offsets?: readonly (readonly [string, number, number])[]; watermarks?: readonly (readonly [string, number, number])[] } | null;
       for (const [t, p] of v?.offsets ?? []) if (!holds.has(`${t}/${p}`)) holds.set(`${t}/${p}`, -Infinity);
       for (const [t, p, w] of v?.watermarks ?? []) holds.set(`${t}/${p}`, Math.max(w, holds.get(`${t}/${p}`) ?? -Infinity));
     }
     const until = context.clock.now() + holdMs;
+    if (holds.size > 0) this.holdUntil = until;
     // The KafkaSpout's watermark, held back by every restored partition this task does not own (yet), and by
     // each owned partition's own (see restoredPartitionsHold).
     const wrapped: SpoutOutputCollector = {
@@ -274,7 +282,27 @@ export class EventSpout implements Spout {
     return this.inner?.stats();
   }
   nextTuple(): void {
+    if (this.holdUntil > 0 && this.waitingForPartitions()) return;
     this.inner!.nextTuple();
+  }
+  /**
+   * After a restore, emit nothing until the group has given the task back
+   * every partition of the checkpoint (or `activity.restoreHoldMs` passed:
+   * then those still missing are another member's). A restart within the
+   * session timeout first gets part of them (the broker still counts the
+   * dead member); records read from those meanwhile would meet a watermark
+   * held back by the others, and be judged late or not unlike an unbroken
+   * run. Checked every 50 ms.
+   */
+  private waitingForPartitions(): boolean {
+    const now = this.clock.now();
+    if (now < this.nextHoldCheck) return true;
+    this.nextHoldCheck = now + 50;
+    const owned = new Set((this.inner?.stats().owned ?? []).map((p) => `${p.topic}/${p.partition}`));
+    let all = true;
+    for (const k of this.holds.keys()) if (!owned.has(k)) all = false;
+    if (all || now >= this.holdUntil) this.holdUntil = 0;
+    return this.holdUntil > 0;
   }
   ack(msgId: unknown): void {
     this.inner!.ack(msgId);
