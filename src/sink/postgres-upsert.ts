@@ -201,7 +201,10 @@ export class PostgresUpsertSink extends TwoPhaseCommitSink<UpsertTransaction> {
     } catch (e) {
       throw unavailable(doing, this.target, e);
     }
-    c.on('error', () => undefined);
+    // A pooled client is reused: listen while it is ours, and stop when it goes back (one listener per
+    // transaction would pile up on it: MaxListenersExceededWarning).
+    const onError = (): undefined => undefined;
+    c.on('error', onError);
     let ok = false;
     try {
       await c.query('BEGIN');
@@ -212,6 +215,7 @@ export class PostgresUpsertSink extends TwoPhaseCommitSink<UpsertTransaction> {
       await c.query('ROLLBACK').catch(() => undefined);
       throw e instanceof SquallError ? e : unavailable(doing, this.target, e);
     } finally {
+      c.off('error', onError);
       c.release(ok ? undefined : true);
     }
   }
