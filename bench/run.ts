@@ -120,6 +120,10 @@ if (values.json) {
     const verdict = observedRatio >= TARGET_OBSERVED_RATIO ? 'meets' : 'below';
     process.stdout.write(`wordcount acked (local) watched (web view, a page open, /metrics scraped) / unwatched = ${observedRatio} (${verdict} the target of ${TARGET_OBSERVED_RATIO}; both measured in this run)\n`);
   }
+  if (windowRatio !== undefined) {
+    const verdict = windowRatio >= TARGET_WINDOW_RATIO ? 'meets' : 'below';
+    process.stdout.write(`windowed count / keyed count without windows = ${windowRatio} (${verdict} the target of ${TARGET_WINDOW_RATIO}; both measured in this run)\n`);
+  }
   if (checkpointRatio !== undefined) {
     const verdict = checkpointRatio >= TARGET_CHECKPOINT_RATIO ? 'meets' : 'below';
     process.stdout.write(`wordcount checkpoint mode / no checkpoints = ${checkpointRatio} (${verdict} the target of ${TARGET_CHECKPOINT_RATIO}; both measured in this run)\n`);
