@@ -111,7 +111,7 @@ if (values.json) {
   if (tracedRatio !== undefined) process.stdout.write(`${JSON.stringify({ bench: 'ratio', wordcountTracedVsPlain: tracedRatio })}\n`);
 } else {
   printTable();
-  if ([ratio, unackedRatio, wordcountThreads, constNullAcked, speedup, kafkaRatio, checkpointRatio, observedRatio, tracedRatio].some((x) => x !== undefined)) process.stdout.write('\n');
+  if ([ratio, unackedRatio, wordcountThreads, constNullAcked, speedup, kafkaRatio, checkpointRatio, observedRatio, tracedRatio, windowRatio].some((x) => x !== undefined)) process.stdout.write('\n');
   if (tracedRatio !== undefined) {
     const verdict = tracedRatio >= TARGET_TRACED_RATIO ? 'meets' : 'below';
     process.stdout.write(`wordcount acked (local) with 1% of trees traced / untraced = ${tracedRatio} (${verdict} the target of ${TARGET_TRACED_RATIO}; both measured in this run)\n`);
