@@ -55,6 +55,13 @@ export interface Bolt extends CheckpointHooks {
    * on a throwaway instance, like declareOutputFields.
    */
   validate?(config: Readonly<Record<string, unknown>>, componentId: string): void;
+  /**
+   * Numbers the bolt reports about itself (a windowed bolt: its keys,
+   * panes, firings...), by name: summed over the component's tasks in the
+   * snapshot, the JSON summary and /metrics (squall_component_metric).
+   * Called on each report; keep it cheap and the names stable.
+   */
+  metrics?(): Readonly<Record<string, number>>;
 }
 
 /** Anchors for an emit: one input tuple, several, or none (unanchored). */
@@ -98,6 +105,8 @@ export abstract class BasicBolt implements CheckpointHooks {
   notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
   /** A timer is due (see Bolt.onTimer); emits from here are unanchored. */
   onTimer?(time: number, domain: TimeDomain, collector: BasicOutputCollector): void;
+  /** Numbers it reports about itself (see Bolt.metrics). */
+  metrics?(): Readonly<Record<string, number>>;
   /** Check the config at submit (see Bolt.validate). */
   validate?(config: Readonly<Record<string, unknown>>, componentId: string): void;
   /** The task's watermark advanced (see Bolt.onWatermark); emits from here are unanchored. */

@@ -74,6 +74,8 @@ export interface ComponentReport {
   backPressuredMs: number;
   /** Event time: the least watermark its tasks sent, ms of event time (only once they sent one). */
   watermark?: number;
+  /** Bolts that report numbers about themselves (Bolt.metrics): summed over their tasks. */
+  metrics?: Record<string, number>;
 }
 
 /**
@@ -144,6 +146,7 @@ export function buildReport(input: ReportInput): RunReport {
       errors: c.errors,
       backPressuredMs: Math.round(c.backPressuredMs ?? 0),
       ...(c.watermark !== undefined ? { watermark: c.watermark } : {}),
+      ...(c.custom !== undefined ? { metrics: c.custom } : {}),
     };
     if (c.kind === 'bolt') {
       components[c.id]!.executeLatencyMs = c.executeLatencyMs ?? 0;

@@ -278,6 +278,18 @@ export class BoltExecutor extends Executor<Tuple> implements OutputCollector {
     super.checkpointAborted(n);
   }
 
+  /** What the bolt reports about itself (Bolt.metrics), or null; a throw is reported, not fatal. */
+  userMetrics(): Readonly<Record<string, number>> | null {
+    const b = this.bolt;
+    if (b === null || typeof b.metrics !== 'function') return null;
+    try {
+      return b.metrics();
+    } catch (err) {
+      this.reportError(err);
+      return null;
+    }
+  }
+
   /** Input held back or waiting to be taken again (for queue depth). */
   get heldCount(): number {
     return this.held.length + (this.replay !== null ? this.replay.length - this.replayAt : 0);
@@ -483,11 +495,13 @@ class BasicBoltAdapter implements Bolt, BasicOutputCollector {
     if (inner.notifyCheckpointAborted) this.notifyCheckpointAborted = (n) => inner.notifyCheckpointAborted!(n);
     if (inner.onTimer) this.onTimer = (time, domain) => inner.onTimer!(time, domain, this);
     if (inner.onWatermark) this.onWatermark = (wm) => inner.onWatermark!(wm, this);
+    if (inner.metrics) this.metrics = () => inner.metrics!();
   }
 
   snapshotState?: (n: number) => unknown;
   restoreState?: (s: RestoredState) => void | Promise<void>;
   onWatermark?: (watermark: number) => void;
+  metrics?: () => Readonly<Record<string, number>>;
   notifyCheckpointComplete?: (n: number) => void | Promise<void>;
   notifyCheckpointAborted?: (n: number) => void | Promise<void>;
   onTimer?: (time: number, domain: TimeDomain) => void;

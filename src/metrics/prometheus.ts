@@ -169,6 +169,7 @@ export class PrometheusMetrics {
   private readonly backPressured: Counter<TaskLabels>;
   private readonly watermark: Gauge<'topology' | 'component'>;
   private readonly lag: Gauge<'topology' | 'component'>;
+  private readonly custom: Gauge<'topology' | 'component' | 'name'>;
   private readonly checkpoints: Counter<'topology' | 'outcome'>;
   private readonly checkpointDuration: Gauge<'topology'>;
   private readonly checkpointLast: Gauge<'topology'>;
@@ -214,6 +215,7 @@ export class PrometheusMetrics {
     this.stuck = gauge('squall_task_stuck', 'Bolts: 1 while the task is stuck (it has input and acked nothing for at least messageTimeoutMs), else 0.', task);
     this.backPressured = counter('squall_back_pressured_seconds_total', 'Seconds the task was held back by a full task downstream while it had work.', task);
     this.watermark = gauge('squall_watermark_seconds', "Event time: the component's least watermark, in seconds of event time (only once its tasks sent one).", component);
+    this.custom = gauge('squall_component_metric', 'Numbers a bolt reports about itself (Bolt.metrics; a windowed bolt: keys, panes, firings...), by name, summed over its tasks.', ['topology', 'component', 'name']);
     this.lag = gauge('squall_spout_lag', 'Spouts that can say (KafkaSpout): records at the source not emitted yet, over the tasks.', component);
     this.checkpoints = counter('squall_checkpoints_total', 'Checkpoints of a topology that checkpoints: outcome="completed" or "aborted".', ['topology', 'outcome']);
     this.checkpointDuration = gauge('squall_checkpoint_duration_seconds', 'The last completed checkpoint: trigger to durable, in seconds.', ['topology']);
@@ -261,7 +263,7 @@ export class PrometheusMetrics {
     this.last = s;
     const topology = this.topology;
     for (const m of [this.emitted, this.transferred, this.executed, this.acked, this.failed, this.errors, this.hostRestarts, this.traced, this.tracedTimeouts, this.backPressured, this.checkpoints]) m.reset();
-    for (const m of [this.queued, this.pending, this.tasks, this.capacity, this.hostState, this.hostTasks, this.uptime, this.info, this.stuck, this.watermark, this.lag, this.checkpointDuration, this.checkpointLast]) m.reset();
+    for (const m of [this.queued, this.pending, this.tasks, this.capacity, this.hostState, this.hostTasks, this.uptime, this.info, this.stuck, this.watermark, this.lag, this.custom, this.checkpointDuration, this.checkpointLast]) m.reset();
     const cp = s.checkpoints;
     if (cp !== undefined) {
       this.checkpoints.inc({ topology, outcome: 'completed' }, cp.completed);
@@ -284,6 +286,7 @@ export class PrometheusMetrics {
       this.tasks.set(labels, c.tasks);
       if (c.watermark !== undefined) this.watermark.set(labels, c.watermark / 1000);
       if (c.lag !== undefined) this.lag.set(labels, c.lag);
+      if (c.custom !== undefined) for (const [name, v] of Object.entries(c.custom)) this.custom.set({ ...labels, name }, v);
       if (c.kind === 'bolt') {
         this.executeLatency.series.push({ labels, sparse: c.executeLatencyBuckets ?? [], sumMs: c.executeLatencySumMs ?? 0 });
         this.capacity.set(labels, c.capacity ?? 0);

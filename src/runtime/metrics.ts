@@ -1,5 +1,5 @@
 import { SquallError } from '../errors/index.ts';
-import type { SpoutExecutor } from '../executor/index.ts';
+import type { BoltExecutor, SpoutExecutor } from '../executor/index.ts';
 import type { Executor } from '../kernel/index.ts';
 import { Histogram } from '../kernel/index.ts';
 
@@ -49,6 +49,8 @@ export interface ComponentMetrics {
   traced?: number;
   /** Spouts only: records behind the source, summed over the tasks that can say (KafkaSpout: partition ends less what was emitted). */
   lag?: number;
+  /** Bolts that report numbers about themselves (Bolt.metrics; a windowed bolt's keys, panes, firings...): summed over the running tasks. */
+  custom?: Record<string, number>;
   /** Spouts only: complete latency, emit to tree done, over the whole run. */
   completeLatencyMs?: { p50: number; p99: number; max: number };
   /**
@@ -246,6 +248,8 @@ export interface ExecutorStats {
   watermark: number;
   /** Spouts: records behind its source (Spout.lag); -1 when the spout cannot say. */
   lag?: number;
+  /** Bolts: what the bolt reports about itself (Bolt.metrics). */
+  custom?: Readonly<Record<string, number>> | null;
 }
 
 export function executorStats(e: Executor<unknown>, host: number): ExecutorStats {
@@ -276,6 +280,7 @@ export function executorStats(e: Executor<unknown>, host: number): ExecutorStats
     backPressuredMs: e.backPressuredNow(),
     watermark: e.watermarkOut,
     lag: spout?.sourceLag() ?? -1,
+    custom: e.kind === 'bolt' ? (e as unknown as BoltExecutor).userMetrics() : null,
   };
 }
 
@@ -362,6 +367,10 @@ export function snapshot(reports: readonly HostReport[], uptimeMs: number): Metr
         m.tasks++;
         const wm = e.watermark ?? -Infinity;
         if (Number.isFinite(wm) && (m.watermark === undefined || wm < m.watermark)) m.watermark = wm;
+        if (e.custom) {
+          const c = (m.custom ??= {});
+          for (const [k, v] of Object.entries(e.custom)) if (typeof v === 'number' && Number.isFinite(v)) c[k] = (c[k] ?? 0) + v;
+        }
       }
       addCounts(m, e);
       m.transferred += e.transferred;

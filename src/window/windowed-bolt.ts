@@ -270,6 +270,24 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
   }
 
   /** What this task holds and did: keys, panes (accumulators), buffered elements, versions, pending acks, firings, late and refused inputs. */
+  /** The stats as flat numbers, for the run's snapshot and /metrics (Bolt.metrics). */
+  metrics(): Record<string, number> {
+    const s = this.s;
+    return {
+      keys: s.keys,
+      panes: s.panes,
+      bufferedElements: s.bufferedElements,
+      versions: s.versions,
+      pendingAcks: s.pendingAcks,
+      firingsEarly: s.firings.early,
+      firingsOnTime: s.firings.onTime,
+      firingsLate: s.firings.late,
+      lateEmitted: s.lateEmitted,
+      lateDropped: s.lateDropped,
+      refused: s.refused,
+    };
+  }
+
   stats(): WindowStats {
     return { ...this.s, firings: { ...this.s.firings } };
   }

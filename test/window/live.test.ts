@@ -100,6 +100,11 @@ describe('windowed bolts in a running topology', () => {
     const run = await submit(topology(2_000, { allowed: Infinity }, { ackers: 0 }), { clock, stepping: 'manual', seed: 1 });
     drive(run, clock, 200);
     expect(results()).toEqual(truth(2_000, 100));
+    // The windowed bolt's own figures reach the snapshot (and /metrics): every window fired once, nothing left open.
+    const custom = run.metrics().components.find((c) => c.id === 'window')!.custom!;
+    expect(custom['firingsOnTime']).toBe(truth(2_000, 100).size);
+    expect(custom['panes']).toBe(0);
+    expect(custom['lateDropped']).toBe(0);
     await run.kill({ waitMs: 0 });
   });
 
