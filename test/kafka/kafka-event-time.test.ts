@@ -157,11 +157,14 @@ describe('KafkaSpout event time per partition, against a real broker', () => {
 
   it('more spout tasks than partitions: the task the group gives no partition says it is idle, and the bolts do not wait for it', async () => {
     const topic = await kafka.createTopic('et-spare', 1);
-    // One partition past END + OOO, read by one of the two tasks; idleness is off, so only the spare task's idle flag lets the windows fire.
-    const records = [...spread(0, 80, 0, END), ...spread(0, 20, END + OOO, END + OOO + 500)];
-    await kafka.produce(topic, records);
     const run = await submit(topology('kafka-et-spare', { topics: [topic], groupId: `g-${uid()}`, deserializer: jsonRecords, eventTime: { timestamp: 'record', maxOutOfOrdernessMs: OOO, intervalMs: 20 } }, 2));
     try {
+      // Both members in the group, the one partition given to one of them: no rebalance moves it after this.
+      const tasks = () => spouts.slice(-2);
+      await until(() => tasks().length === 2 && tasks().every((s) => s.stats().joins >= 1) && tasks().reduce((n, s) => n + s.stats().owned.length, 0) === 1, 'both spout tasks joined, one owning the partition', 30_000);
+      // The partition runs past END + OOO; idleness is off, so only the spare task's idle flag lets the windows fire.
+      const records = [...spread(0, 80, 0, END), ...spread(0, 20, END + OOO, END + OOO + 500)];
+      await kafka.produce(topic, records);
       const want = truth(records);
       await until(() => fired.length === want.size, 'every key fired', 30_000);
       expect(new Map(fired.map((f) => [f.key, f.count]))).toEqual(want);
