@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { SquallError } from '../errors/index.ts';
 import type { TopologyRun } from '../runtime/index.ts';
 import { PrometheusMetrics, wantsOpenMetrics } from './prometheus.ts';
@@ -67,23 +68,7 @@ export async function serveMetrics(run: TopologyRun, options: ServeMetricsOption
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      reject(
-        new SquallError({
-          code: 'E_BAD_ARGUMENT',
-          message: `cannot serve metrics on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use; pick another, or 0 for any free port' : err.message}`,
-        }),
-      );
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  const shown = host.includes(':') ? `[${host}]` : host;
+  const { port: bound, shown } = await listenOn(server, host, port, 'metrics');
   let closed: Promise<void> | null = null;
   return {
     url: `http://${shown}:${bound}/metrics`,
@@ -97,4 +82,27 @@ export async function serveMetrics(run: TopologyRun, options: ServeMetricsOption
       return closed;
     },
   };
+}
+
+/**
+ * Listen on host:port; resolves with the port bound (for port 0) and the
+ * host as it goes in a URL (IPv6 in brackets). A port that cannot be had is
+ * E_BAD_ARGUMENT saying so, for `what` is served there.
+ */
+export function listenOn(server: Server, host: string, port: number, what: string): Promise<{ port: number; shown: string }> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(
+        new SquallError({
+          code: 'E_BAD_ARGUMENT',
+          message: `cannot serve ${what} on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use; pick another, or 0 for any free port' : err.message}`,
+        }),
+      );
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve({ port: (server.address() as AddressInfo).port, shown: host.includes(':') ? `[${host}]` : host });
+    });
+  });
 }

@@ -95,6 +95,8 @@ export class CheckpointCoordinator {
   /** The checkpoint the next one builds on (its deltas apply to it). */
   private base: number | null = null;
   private current: InFlight | null = null;
+  /** The commit or abort of the checkpoint in flight, once one began: what stop() waits for. */
+  private closing: Promise<void> | null = null;
   private cancelTimer: (() => void) | null = null;
   private completed = 0;
   private aborted = 0;
@@ -153,8 +155,8 @@ export class CheckpointCoordinator {
       await c.writer.abort().catch(() => {});
       this.settleWaiters(c.id, false);
     }
-    // A commit in flight finishes: it is durable or it is not; either way the store stays whole.
-    while (this.current !== null) await new Promise((r) => setTimeout(r, 5));
+    // A commit (or an abort) in flight finishes: it is durable or it is not; either way the store stays whole.
+    await this.closing?.catch(() => {});
   }
 
   stats(): CheckpointStats {
@@ -206,7 +208,7 @@ export class CheckpointCoordinator {
     c.cancelTimeout = this.options.clock.after(timeout, () => {
       if (this.current === c && !c.committing && !c.aborting) {
         const late = [...c.waiting].map((t) => `${this.plan!.tasks[t]!.component}[${t}]`);
-        void this.abort(c, `not complete within checkpointTimeoutMs (${timeout} ms); still waiting for ${late.slice(0, 8).join(', ')}${late.length > 8 ? ` and ${late.length - 8} more` : ''}`);
+        this.closing = this.abort(c, `not complete within checkpointTimeoutMs (${timeout} ms); still waiting for ${late.slice(0, 8).join(', ')}${late.length > 8 ? ` and ${late.length - 8} more` : ''}`);
       }
     });
     this.options.trigger(id);
@@ -250,7 +252,7 @@ export class CheckpointCoordinator {
     const c = this.current;
     if (e.t === 'decline') {
       if (c !== null && c.id === e.decline.checkpointId && !c.committing && !c.aborting) {
-        void this.abort(c, `task ${e.decline.taskId} of '${e.decline.component}' declined it: ${e.decline.reason}`);
+        this.closing = this.abort(c, `task ${e.decline.taskId} of '${e.decline.component}' declined it: ${e.decline.reason}`);
       }
       return;
     }
@@ -260,11 +262,11 @@ export class CheckpointCoordinator {
     try {
       this.write(c, s);
     } catch (err) {
-      void this.abort(c, `writing the state of task ${s.taskId} of '${s.component}' failed: ${describe(err)}`);
+      this.closing = this.abort(c, `writing the state of task ${s.taskId} of '${s.component}' failed: ${describe(err)}`);
       return;
     }
     c.waiting.delete(s.taskId);
-    if (c.waiting.size === 0) void this.complete(c);
+    if (c.waiting.size === 0) this.closing = this.complete(c);
   }
 
   private write(c: InFlight, s: TaskSnapshot): void {

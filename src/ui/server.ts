@@ -1,10 +1,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { isSquallError, SquallError } from '../errors/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
-import { PrometheusMetrics, wantsOpenMetrics } from '../metrics/index.ts';
+import { listenOn, PrometheusMetrics, wantsOpenMetrics } from '../metrics/index.ts';
 import type { TopologyRun } from '../runtime/index.ts';
 import { strategyByName } from '../scheduler/index.ts';
 import { pageHtml, PAGE_CSS, PAGE_JS } from './assets.ts';
@@ -251,24 +250,14 @@ export async function serveUi(run: TopologyRun, options: ServeUiOptions = {}): P
     return control(request);
   };
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      clearInterval(timer);
-      reject(
-        new SquallError({
-          code: 'E_BAD_ARGUMENT',
-          message: `cannot serve the web view on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use; pick another, or 0 for any free port' : err.message}`,
-        }),
-      );
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  const shown = host.includes(':') ? `[${host}]` : host;
+  let bound: number;
+  let shown: string;
+  try {
+    ({ port: bound, shown } = await listenOn(server, host, port, 'the web view'));
+  } catch (err) {
+    clearInterval(timer);
+    throw err;
+  }
   let closed: Promise<void> | null = null;
   return {
     url: `http://${shown}:${bound}/`,

@@ -144,9 +144,9 @@ describe('event-time watermarks', () => {
     const gateB = { open: 4 };
     const t = topology(gateA, gateB);
     const config = { checkpointIntervalMs: 1_000_000 };
-    const run1 = await submit(t, { clock: new SimulatedClock(), stepping: 'manual', seed: 1, config, state: { dir } });
+    const clock1 = new SimulatedClock();
+    const run1 = await submit(t, { clock: clock1, stepping: 'manual', seed: 1, config, state: { dir } });
     run1.settle();
-    const clock1 = (run1 as unknown as { options: { clock: SimulatedClock } }).options.clock;
     clock1.advance(10);
     run1.settle();
     await run1.kill({ waitMs: 0 });
