@@ -20,7 +20,7 @@ import type { OutputCollector } from '../bolt/index.ts';
 import { SquallError } from '../errors/index.ts';
 import type { KeyedStateContext, TimeDomain, TimerService, ValueState } from '../state/index.ts';
 import type { OutputDeclarer, TopologyContext } from '../topology/index.ts';
-import type { Tuple } from '../tuple/index.ts';
+import type { StreamDesc, Tuple } from '../tuple/index.ts';
 import type {
   FiringKind,
   TriggerAction,
@@ -44,13 +44,28 @@ const DEFAULT_MAX_PANES = 1_000_000;
 const DEFAULT_MAX_BUFFERED = 1_000_000;
 const DEFAULT_MAX_PENDING_ACKS = 100_000;
 
-/** A key's time-window state: slice start -> accumulator. */
+/**
+ * A key's time-window state. Its slices with data are two arrays in step,
+ * ascending by start: a key has few live slices, and data mostly comes in
+ * order, so a search from the newest one back finds an element's slice in
+ * a step or two, with no hashing of float keys and no allocation. The
+ * newest slice's start and accumulator are also fields of the state
+ * itself, so an element of the newest slice (most of them) touches this
+ * one object and not the arrays.
+ */
 interface SliceState {
   /** Alignment of the key's windows: starts are off + k * slide. */
   off: number;
-  panes: Map<number, unknown>;
-  /** Window end -> the last version emitted, while within lateness. */
-  versions: Map<number, number>;
+  /** Starts of the slices with data, ascending. */
+  starts: number[];
+  /** The accumulator (or element list, for `process`) of each slice in `starts` but the newest (undefined there: see `top`). */
+  accs: unknown[];
+  /** The newest slice's start (the last of `starts`; -Infinity with none) and its accumulator. */
+  topStart: number;
+  top: unknown;
+  /** Ends of the windows fired while within lateness, ascending, and the last version emitted for each. */
+  ends: number[];
+  vers: number[];
   /** The watermark up to which on-time firings are done for this key. */
   done: number;
   /** The firing timer registered (time of the timer service), or Infinity. */
@@ -104,6 +119,44 @@ type Mode = (typeof Mode)[keyof typeof Mode];
 /** The assigner's engine. */
 const Kind = { Slices: 0, Sessions: 1, Count: 2, Global: 3 } as const;
 type Kind = (typeof Kind)[keyof typeof Kind];
+
+/** A key's slice state as stored before slices were arrays (slice start -> accumulator, window end -> version). */
+interface SliceStateOfMaps {
+  off: number;
+  panes: Map<number, unknown>;
+  versions: Map<number, number>;
+  done: number;
+  timer: number;
+  early: number;
+  n: number;
+}
+
+/** A restored slice state in today's layout: one written with Maps (an earlier checkpoint) is converted. */
+function sliceStateOf(raw: unknown): SliceState {
+  const st = raw as SliceState | SliceStateOfMaps;
+  if (!('panes' in st)) return st;
+  const panes = [...st.panes].sort((x, y) => x[0] - y[0]);
+  const versions = [...st.versions].sort((x, y) => x[0] - y[0]);
+  const newest = panes.pop();
+  return {
+    off: st.off,
+    starts: [...panes.map((p) => p[0]), ...(newest === undefined ? [] : [newest[0]])],
+    accs: [...panes.map((p) => p[1]), ...(newest === undefined ? [] : [undefined])],
+    topStart: newest === undefined ? -Infinity : newest[0],
+    top: newest?.[1],
+    ends: versions.map((v) => v[0]),
+    vers: versions.map((v) => v[1]),
+    done: st.done,
+    timer: st.timer,
+    early: st.early,
+    n: st.n,
+  };
+}
+
+/** The accumulator of slice i (the newest one's is `top`). */
+function accOf(st: SliceState, i: number): unknown {
+  return i === st.starts.length - 1 ? st.top : st.accs[i];
+}
 
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
@@ -167,6 +220,11 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
   private readonly slide: number = 0;
   private readonly slice: number = 0;
   private readonly alignToData: boolean = false;
+  /** Tumbling time windows: a slice is a window. */
+  private readonly tumbling: boolean = false;
+  /** The stream whose time field index is cached, and the index. */
+  private tsSource: StreamDesc | null = null;
+  private tsIndex = -1;
   private readonly offset: number = 0;
   private readonly trigger: WindowTrigger | null = null;
 
@@ -212,6 +270,7 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
       this.slide = w.kind === 'tumbling' ? w.sizeMs : w.slideMs;
       this.slice = gcd(this.size, this.slide);
       this.alignToData = w.kind === 'sliding' && w.alignTo === 'data';
+      this.tumbling = w.kind === 'tumbling';
       this.offset = mod(w.offsetMs, this.slide);
     } else if (w.kind === 'session') {
       this.kind = Kind.Sessions;
@@ -333,7 +392,15 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
     if (!this.eventTime) return this.context.clock.now();
     let t: unknown;
     if (this.timeField !== null) {
-      const i = input.fieldIndex.get(this.timeField);
+      // The field's index, looked up once per input stream.
+      let i: number | undefined = this.tsIndex;
+      if (input.source !== this.tsSource) {
+        i = input.fieldIndex.get(this.timeField);
+        if (i !== undefined) {
+          this.tsSource = input.source;
+          this.tsIndex = i;
+        }
+      }
       if (i === undefined) {
         throw new SquallError({
           code: 'E_WINDOW_BAD_TIMESTAMP',
@@ -547,24 +614,77 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
   private addToSlices(input: Tuple, ts: number, v: IN): void {
     const W = this.watermark();
     let st = this.kstate.get() as SliceState | undefined;
+    // Most elements of a tumbling window: the key's newest slice, whose window is open and whose firing timer is
+    // set at or before its end. Nothing fires and no timer moves: only the accumulator changes.
+    if (st !== undefined && this.tumbling && this.earlyN === 0) {
+      const top = st.topStart;
+      const last = top + this.size - 1;
+      if (ts >= top && ts - top < this.slice && last > W && st.timer <= this.toTimer(last) && (this.earlyMs === 0 || st.early !== Infinity)) {
+        if (this.overLimit(input, false)) return;
+        st.top = this.addTo(st.top, v);
+        if (this.mode === Mode.Process) this.s.bufferedElements++;
+        if (W > st.done) st.done = W;
+        this.kstate.set(st);
+        this.hold(input, last);
+        return;
+      }
+    }
     const fresh = st === undefined;
     if (st === undefined) {
-      st = { off: this.alignToData ? mod(ts, this.slide) : this.offset, panes: new Map(), versions: new Map(), done: -Infinity, timer: Infinity, early: Infinity, n: 0 };
+      st = {
+        off: this.alignToData ? mod(ts, this.slide) : this.offset,
+        starts: [],
+        accs: [],
+        topStart: -Infinity,
+        top: undefined,
+        ends: [],
+        vers: [],
+        done: -Infinity,
+        timer: Infinity,
+        early: Infinity,
+        n: 0,
+      };
     }
-    const a = this.sliceStart(st, ts);
-    const lastE = this.lastEnd(st, a);
+    const top = st.topStart;
+    const a = ts >= top && ts - top < this.slice ? top : this.sliceStart(st, ts);
+    // Tumbling: the slice is the window, so its first and last window end at a + size.
+    const lastE = this.tumbling ? a + this.size : this.lastEnd(st, a);
     if (lastE - 1 + this.lateness <= W) {
       this.tooLate(input);
       return;
     }
-    const pane = st.panes.get(a);
-    if (this.overLimit(input, pane === undefined)) return;
-    if (fresh) this.newKey();
-    if (pane === undefined) this.s.panes++;
+    if (a === top) {
+      if (this.overLimit(input, false)) return;
+      st.top = this.addTo(st.top, v);
+    } else {
+      const starts = st.starts;
+      const last = starts.length - 1;
+      let i = last;
+      while (i >= 0 && starts[i]! > a) i--;
+      const found = i >= 0 && starts[i] === a;
+      if (this.overLimit(input, !found)) return;
+      if (fresh) this.newKey();
+      if (found) st.accs[i] = this.addTo(st.accs[i], v);
+      else {
+        this.s.panes++;
+        if (i === last) {
+          // A new newest slice: the old newest one's accumulator goes to the array.
+          if (last >= 0) st.accs[last] = st.top;
+          starts.push(a);
+          st.accs.push(undefined);
+          st.topStart = a;
+          st.top = this.addTo(undefined, v);
+        } else {
+          starts.splice(i + 1, 0, a);
+          st.accs.splice(i + 1, 0, this.addTo(undefined, v));
+        }
+      }
+    }
     if (this.mode === Mode.Process) this.s.bufferedElements++;
-    st.panes.set(a, this.addTo(pane, v));
     if (W > st.done) st.done = W;
-    const fe = this.firstEnd(st, a);
+    const fe = this.tumbling ? lastE : this.firstEnd(st, a);
+    // The first window of the element still open: fe itself when it is (the common case), else the first after W.
+    const next = fe - 1 > W ? fe : this.endAfter(st, W);
     // Late firings: windows of the element the watermark passed, still within lateness.
     for (let e = fe; e <= lastE && e - 1 <= W; e += this.slide) {
       if (e - 1 + this.lateness > W) this.fireSliceWindow(st, e, 'late');
@@ -573,10 +693,10 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
     if (open) {
       if (this.earlyN > 0 && ++st.n >= this.earlyN) {
         st.n = 0;
-        for (let e = Math.max(fe, this.endAfter(st, W)); e <= lastE; e += this.slide) this.fireSliceWindow(st, e, 'early');
+        for (let e = next; e <= lastE; e += this.slide) this.fireSliceWindow(st, e, 'early');
       }
       this.armEarly(st);
-      this.setFiringTimer(st, this.toTimer(Math.max(fe, this.endAfter(st, W)) - 1));
+      this.setFiringTimer(st, this.toTimer(next - 1));
     } else this.setFiringTimer(st, this.toTimer(lastE - 1 + this.lateness));
     this.kstate.set(st);
     if (open) this.hold(input, lastE - 1);
@@ -591,25 +711,27 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
   private fireSliceWindow(st: SliceState, end: number, kind: FiringKind): void {
     const start = end - this.size;
     let folded: unknown = undefined;
-    for (let a = start; a < end; a += this.slice) {
-      const p = st.panes.get(a);
-      if (p !== undefined) folded = this.foldIn(folded, p);
+    const starts = st.starts;
+    for (let i = 0; i < starts.length && starts[i]! < end; i++) {
+      if (starts[i]! >= start) folded = this.foldIn(folded, accOf(st, i));
     }
-    const version = (st.versions.get(end) ?? 0) + 1;
-    if (version === 1) this.s.versions++;
-    st.versions.set(end, version);
+    const ends = st.ends;
+    let j = ends.length - 1;
+    while (j >= 0 && ends[j]! > end) j--;
+    let version: number;
+    if (j >= 0 && ends[j] === end) version = ++st.vers[j]!;
+    else {
+      version = 1;
+      this.s.versions++;
+      ends.splice(j + 1, 0, end);
+      st.vers.splice(j + 1, 0, 1);
+    }
     this.emit(start, end, this.resultOf(folded, start, end), kind, version);
-  }
-
-  private sortedStarts(st: SliceState): number[] {
-    const starts = [...st.panes.keys()];
-    starts.sort((x, y) => x - y);
-    return starts;
   }
 
   /** Fire every window with data whose end - 1 is in (from, to], in order of end. Returns how many fired. */
   private fireSliceRange(st: SliceState, from: number, to: number, kind: FiringKind): number {
-    const starts = this.sortedStarts(st);
+    const starts = st.starts;
     if (starts.length === 0) return 0;
     let e = Math.max(this.endAfter(st, from), this.firstEnd(st, starts[0]!));
     let i = 0;
@@ -636,26 +758,40 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
         st.done = W;
       }
       // Drop slices and versions past lateness; ack inputs whose last window fired.
-      for (const a of [...st.panes.keys()]) {
-        if (this.lastEnd(st, a) - 1 + this.lateness <= W) {
-          this.s.bufferedElements -= this.elementsOf(st.panes.get(a));
-          st.panes.delete(a);
-          this.s.panes--;
+      // What is past lateness is a run of the oldest slices (a slice's last window ends after an older one's).
+      const { starts, ends, vers } = st;
+      let k = 0;
+      while (k < starts.length && this.lastEnd(st, starts[k]!) - 1 + this.lateness <= W) {
+        this.s.bufferedElements -= this.elementsOf(accOf(st, k));
+        this.s.panes--;
+        k++;
+      }
+      if (k === starts.length) {
+        starts.length = 0;
+        st.accs.length = 0;
+        st.topStart = -Infinity;
+        st.top = undefined;
+      } else if (k > 0) {
+        starts.splice(0, k);
+        st.accs.splice(0, k);
+      }
+      let w = 0;
+      for (let i = 0; i < ends.length; i++) {
+        if (ends[i]! - 1 + this.lateness <= W) this.s.versions--;
+        else {
+          ends[w] = ends[i]!;
+          vers[w++] = vers[i]!;
         }
       }
-      for (const e of [...st.versions.keys()]) {
-        if (e - 1 + this.lateness <= W) {
-          st.versions.delete(e);
-          this.s.versions--;
-        }
-      }
+      ends.length = w;
+      vers.length = w;
       this.release(-Infinity, W);
     }
     if (domain === 'processing' && time === st.early) {
       st.early = Infinity;
       if (this.fireSliceRange(st, W, Infinity, 'early') > 0) this.armEarly(st);
     }
-    if (st.panes.size === 0) {
+    if (st.starts.length === 0) {
       if (st.timer !== Infinity) this.setFiringTimerOff(st);
       this.dropKey();
       return;
@@ -663,7 +799,7 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
     // The next thing this key must do: fire its next window with data, or drop a slice past lateness.
     let next = Infinity;
     const after = this.endAfter(st, W);
-    for (const a of st.panes.keys()) {
+    for (const a of st.starts) {
       const fe = Math.max(this.firstEnd(st, a), after);
       const last = this.lastEnd(st, a);
       const t = fe <= last ? fe - 1 : last - 1 + this.lateness;
@@ -936,10 +1072,11 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
         if (st === undefined) return;
         this.s.keys++;
         if (this.kind === Kind.Slices) {
-          const x = st as SliceState;
-          this.s.panes += x.panes.size;
-          this.s.versions += x.versions.size;
-          for (const p of x.panes.values()) this.s.bufferedElements += this.elementsOf(p);
+          const x = sliceStateOf(st);
+          if (x !== st) this.kstate.set(x);
+          this.s.panes += x.starts.length;
+          this.s.versions += x.ends.length;
+          for (let i = 0; i < x.starts.length; i++) this.s.bufferedElements += this.elementsOf(accOf(x, i));
         } else if (this.kind === Kind.Sessions) {
           for (const x of (st as SessionState).sessions) {
             this.s.panes++;
