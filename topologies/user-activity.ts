@@ -45,7 +45,7 @@
  * | `activity.maxOutOfOrdernessMs` |                          | 60000 |
  * | `activity.idleTimeoutMs`   |                              | 30000 |
  * | `activity.dedupTtlMs`      |                              | 3600000 |
- * | `activity.restoreHoldMs`   |                              | kafka.sessionTimeoutMs + 15000 |
+ * | `activity.restoreHoldMs`   |                              | kafka.sessionTimeoutMs + 15000 (the KafkaSpout's eventTime.restoreHoldMs) |
  *
  * `transactional.idPrefix` must be unique to the deployment and the same on
  * every restart (docs/exactly-once.md). The topics must exist (squall never
@@ -210,17 +210,13 @@ function idPrefix(context: TopologyContext): string {
 /**
  * The KafkaSpout, made in open() where the config (with the CLI's --set) is:
  * JSON values, records that are not JSON to the dead-letter topic, and
- * event time per partition from each value's `ts`.
+ * event time per partition from each value's `ts`. After a restore the
+ * KafkaSpout itself holds the watermark for the partitions the group has
+ * not given back yet (`eventTime.restoreHoldMs`, docs/kafka.md).
  */
 export class EventSpout implements Spout {
   private inner: KafkaSpout | undefined;
   private restored: RestoredState | undefined;
-  /** Restored partitions ("topic/partition") and their restored watermarks (-Infinity: none). */
-  private readonly holds = new Map<string, number>();
-  /** Until when (topology clock) the task waits for the restored partitions; 0 once it owns them all or gave up. */
-  private holdUntil = 0;
-  private nextHoldCheck = 0;
-  private clock!: TopologyContext['clock'];
 
   declareOutputFields(d: OutputDeclarer): void {
     d.declare(jsonRecords.fields);
@@ -229,32 +225,7 @@ export class EventSpout implements Spout {
     this.restored = state;
   }
   async open(context: TopologyContext, collector: SpoutOutputCollector): Promise<void> {
-    const session = context.config['kafka.sessionTimeoutMs'];
-    const holdMs = ms(context, 'activity.restoreHoldMs', (typeof session === 'number' ? session : 30_000) + 15_000);
-    const holds = this.holds;
-    this.clock = context.clock;
-    for (const { value } of this.restored?.all ?? []) {
-      const v = value as { offsets?: readonly (readonly [string, number, number])[]; watermarks?: readonly (readonly [string, number, number])[] } | null;
-      for (const [t, p] of v?.offsets ?? []) if (!holds.has(`${t}/${p}`)) holds.set(`${t}/${p}`, -Infinity);
-      for (const [t, p, w] of v?.watermarks ?? []) holds.set(`${t}/${p}`, Math.max(w, holds.get(`${t}/${p}`) ?? -Infinity));
-    }
-    const until = context.clock.now() + holdMs;
-    if (holds.size > 0) this.holdUntil = until;
-    // The KafkaSpout's watermark, held back by every restored partition this task does not own (yet), and by
-    // each owned partition's own (see restoredPartitionsHold).
-    const wrapped: SpoutOutputCollector = {
-      emit: (values, msgId) => collector.emit(values, msgId),
-      emitTo: (stream, values, msgId) => collector.emitTo(stream, values, msgId),
-      emitDirect: (task, stream, values, msgId) => collector.emitDirect(task, stream, values, msgId),
-      reportError: (err) => collector.reportError(err),
-      get pending() {
-        return collector.pending;
-      },
-      emitWatermark: (time, idle) => {
-        const held = restoredPartitionsHold(time, idle ?? false, this.inner?.stats().eventTime ?? null, holds, context.clock.now() < until);
-        if (held !== null) collector.emitWatermark(held, idle);
-      },
-    };
+    const hold = context.config['activity.restoreHoldMs'];
     this.inner = new KafkaSpout({
       topics: [topic(context, 'input')],
       deserializer: jsonRecords,
@@ -264,10 +235,11 @@ export class EventSpout implements Spout {
         timestamp: (_record, values) => eventTimeOf(values[1]),
         maxOutOfOrdernessMs: ms(context, 'activity.maxOutOfOrdernessMs', 60_000),
         idleTimeoutMs: ms(context, 'activity.idleTimeoutMs', 30_000),
+        ...(hold !== undefined ? { restoreHoldMs: ms(context, 'activity.restoreHoldMs', 0) } : {}),
       },
     });
     if (this.restored !== undefined) this.inner.restoreState(this.restored);
-    await this.inner.open(context, wrapped);
+    await this.inner.open(context, collector);
   }
   snapshotState(checkpointId: number): unknown {
     return this.inner!.snapshotState(checkpointId);
@@ -281,28 +253,11 @@ export class EventSpout implements Spout {
   stats(): KafkaSpoutStats | undefined {
     return this.inner?.stats();
   }
-  nextTuple(): void {
-    if (this.holdUntil > 0 && this.waitingForPartitions()) return;
-    this.inner!.nextTuple();
+  lag(): number {
+    return this.inner?.lag() ?? 0;
   }
-  /**
-   * After a restore, emit nothing until the group has given the task back
-   * every partition of the checkpoint (or `activity.restoreHoldMs` passed:
-   * then those still missing are another member's). A restart within the
-   * session timeout first gets part of them (the broker still counts the
-   * dead member); records read from those meanwhile would meet a watermark
-   * held back by the others, and be judged late or not unlike an unbroken
-   * run. Checked every 50 ms.
-   */
-  private waitingForPartitions(): boolean {
-    const now = this.clock.now();
-    if (now < this.nextHoldCheck) return true;
-    this.nextHoldCheck = now + 50;
-    const owned = new Set((this.inner?.stats().owned ?? []).map((p) => `${p.topic}/${p.partition}`));
-    let all = true;
-    for (const k of this.holds.keys()) if (!owned.has(k)) all = false;
-    if (all || now >= this.holdUntil) this.holdUntil = 0;
-    return this.holdUntil > 0;
+  nextTuple(): void {
+    this.inner!.nextTuple();
   }
   ack(msgId: unknown): void {
     this.inner!.ack(msgId);
@@ -316,41 +271,6 @@ export class EventSpout implements Spout {
   async close(): Promise<void> {
     await this.inner?.close();
   }
-}
-
-/**
- * The watermark to send for the KafkaSpout's `time`, or null to send
- * none yet. A workaround of two things the KafkaSpout's event time does
- * not do (yet) after a restore:
- *
- * - A partition of the restored checkpoint that the group has not given
- *   back to the task does not hold the task's watermark. After a `kill -9`
- *   and a restart within the session timeout the broker still counts the
- *   dead member, so the new one first gets part of the partitions; its
- *   watermark would run ahead on them, and the rest's records would come
- *   late. Here each such partition holds the watermark at its restored
- *   one (`holds`) until the task owns it, for at most `holding` (about
- *   the session timeout: by then the dead member is gone, and a partition
- *   still missing is another member's).
- * - The task's watermark never goes back, so a partition handed over later
- *   with a lower watermark cannot pull it back: here the watermark is the
- *   least over the owned partitions that are not idle (when every one is
- *   idle, the spout's, which moves on with the clock).
- */
-export function restoredPartitionsHold(
-  time: number,
-  idle: boolean,
-  eventTime: KafkaSpoutStats['eventTime'],
-  holds: Map<string, number>,
-  holding: boolean,
-): number | null {
-  let w = time;
-  if (eventTime !== null && !idle) for (const p of eventTime.partitions) if (!p.idle && p.watermark < w) w = p.watermark;
-  if (holding) {
-    const owned = new Set((eventTime?.partitions ?? []).map((p) => `${p.topic}/${p.partition}`));
-    for (const [k, hold] of holds) if (!owned.has(k) && hold < w) w = hold;
-  }
-  return Number.isFinite(w) ? w : null;
 }
 
 /** The stream of records that are JSON but not events. */

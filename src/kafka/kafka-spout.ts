@@ -44,6 +44,14 @@ export interface KafkaSpoutPosition {
    * without it starts those partitions with no watermark.
    */
   readonly watermarks?: readonly (readonly [string, number, number])[];
+  /**
+   * How many of `offsets`, from the first, are partitions the task owned at
+   * the barrier; the rest are restored positions it carried. After a
+   * restore the owned ones hold the watermark of the new task they map to
+   * until it owns them again (the `eventTime.restoreHoldMs` option). Absent
+   * in positions written without it: all are taken as owned.
+   */
+  readonly owned?: number;
 }
 
 /**
@@ -100,6 +108,8 @@ export class KafkaSpout implements Spout {
   private timestampError: unknown = undefined;
   /** Restored watermarks of the partitions in `restored` that had one (partition key -> watermark). */
   private restoredWatermarks = new Map<string, number>();
+  /** Per old task of the restored checkpoint: the partitions it owned then (they hold the watermark of the task they map to). */
+  private restoredOwners: { readonly taskIndex: number; readonly parts: readonly string[] }[] = [];
   private stopWatermarks: (() => void) | null = null;
   private componentId = '';
 
@@ -122,6 +132,7 @@ export class KafkaSpout implements Spout {
     this.checkpointing = true;
     const restored = new Map<string, PartitionCommit>();
     const watermarks = new Map<string, number>();
+    const owners: { taskIndex: number; parts: string[] }[] = [];
     for (const { taskIndex, value } of state.all) {
       const v = value as Partial<KafkaSpoutPosition> | null | undefined;
       if (
@@ -130,7 +141,8 @@ export class KafkaSpout implements Spout {
         v.kind !== 'squall.kafka-spout' ||
         v.v !== 1 ||
         !Array.isArray(v.offsets) ||
-        (v.watermarks !== undefined && !Array.isArray(v.watermarks))
+        (v.watermarks !== undefined && !Array.isArray(v.watermarks)) ||
+        (v.owned !== undefined && !(Number.isInteger(v.owned) && v.owned >= 0 && v.owned <= v.offsets.length))
       ) {
         throw new SquallError({
           code: 'E_BAD_STATE',
@@ -140,6 +152,8 @@ export class KafkaSpout implements Spout {
       }
       const wms = new Map<string, number>();
       for (const [topic, partition, wm] of v.watermarks ?? []) wms.set(partKey(topic, partition), wm);
+      const ownedThen = v.offsets.slice(0, v.owned ?? v.offsets.length).map(([topic, partition]) => partKey(topic, partition));
+      owners.push({ taskIndex, parts: ownedThen });
       for (const [topic, partition, offset] of v.offsets) {
         const k = partKey(topic, partition);
         const had = restored.get(k);
@@ -156,6 +170,7 @@ export class KafkaSpout implements Spout {
     }
     this.restored = restored;
     this.restoredWatermarks = watermarks;
+    this.restoredOwners = owners;
   }
 
   /**
@@ -184,7 +199,8 @@ export class KafkaSpout implements Spout {
       if (wm !== undefined) watermarks.push([r.topic, r.partition, wm]);
     }
     this.positionsAt.set(checkpointId, owned);
-    return watermarks.length > 0 ? { kind: 'squall.kafka-spout', v: 1, offsets, watermarks } : { kind: 'squall.kafka-spout', v: 1, offsets };
+    const base = { kind: 'squall.kafka-spout', v: 1, offsets, owned: owned.length } as const;
+    return watermarks.length > 0 ? { ...base, watermarks } : base;
   }
 
   /** Checkpoint n is durable: commit its positions to the group (for lag monitoring; restores use the checkpoint's). */
@@ -209,6 +225,7 @@ export class KafkaSpout implements Spout {
     if (s.eventTime !== null) {
       this.eventTime = new EventTimeTracker(s.eventTime, context.clock);
       this.timestampOf = s.eventTime.timestampOf;
+      this.holdRestored(this.eventTime, s.eventTime.restoreHoldMs, context);
     }
     if (s.guarantee === 'at-least-once') this.tracker = new OffsetTracker({ maxUncommittedPerPartition: s.maxUncommittedPerPartition });
     const reportError = (err: unknown): void => this.collector.reportError(err);
@@ -266,6 +283,29 @@ export class KafkaSpout implements Spout {
     consumer.run(this.listener).catch((err: unknown) => {
       if (!this.closed) this.collector.reportError(err);
     });
+  }
+
+  /**
+   * After a restore: the partitions that old task j owned at the checkpoint
+   * hold the watermark of new task j mod p (every old task maps to exactly
+   * one new task, so every owned partition is held by one task), at their
+   * checkpointed watermarks, until the group gives them back to this task or
+   * `restoreHoldMs` passes. Partitions the old task only carried are left
+   * to the task that owned them.
+   */
+  private holdRestored(et: EventTimeTracker, holdMs: number, context: TopologyContext): void {
+    const owners = this.restoredOwners;
+    this.restoredOwners = [];
+    if (holdMs <= 0 || owners.length === 0) return;
+    const p = context.componentTasks.length;
+    const until = context.clock.now() + holdMs;
+    for (const { taskIndex, parts } of owners) {
+      if (taskIndex % p !== context.taskIndex) continue;
+      for (const k of parts) {
+        const r = this.restored.get(k);
+        if (r !== undefined) et.hold(r.topic, r.partition, this.restoredWatermarks.get(k), until);
+      }
+    }
   }
 
   // -- the tuple path -------------------------------------------------------
@@ -408,6 +448,7 @@ export class KafkaSpout implements Spout {
       watermark: et.watermark,
       idle: et.idle,
       partitions: et.partitions.map((p) => ({ topic: p.topic, partition: p.partition, watermark: et.watermarkOf(p), idle: p.idle })),
+      held: et.held,
       late: et.late,
       badTimestamps: et.bad,
     };

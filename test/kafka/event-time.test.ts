@@ -12,7 +12,7 @@ class Backlog {
   backlogged = false;
 }
 
-function tracker(o: { maxOutOfOrdernessMs?: number; idleTimeoutMs?: number; intervalMs?: number } = {}) {
+function tracker(o: { maxOutOfOrdernessMs?: number; idleTimeoutMs?: number; intervalMs?: number; restoreHoldMs?: number } = {}) {
   const clock = new SimulatedClock(1000);
   const t = new EventTimeTracker(resolveEventTime(o, 'test')!, clock);
   const sent: [number, boolean][] = [];
@@ -199,6 +199,73 @@ describe('KafkaSpout event time per partition', () => {
     expect(t.watermarkOf(a)).toBe(400);
   });
 
+  it('after a restore, partitions not given back yet hold the watermark at their checkpointed ones until assigned again; then it is the least over owned partitions', () => {
+    const { t, sent, step, clock } = tracker({ maxOutOfOrdernessMs: 10 });
+    const until = clock.now() + 5000;
+    // The task owned x/0..x/2 at the checkpoint; x/2 had no watermark yet.
+    t.hold('x', 0, 400, until);
+    t.hold('x', 1, 300, until);
+    t.hold('x', 2, undefined, until);
+    expect(t.held.map((h) => [h.partition, h.watermark])).toEqual([
+      [0, 400],
+      [1, 300],
+      [2, -Infinity],
+    ]);
+    // The group gives back x/0 alone at first (a restart within the session timeout: the dead member still has the rest).
+    const a = t.add('x', 0, new Backlog(), 400);
+    t.assigned();
+    t.observe(a, 2000);
+    step(100);
+    // x/2 has no watermark: nothing may be sent, however far x/0 runs.
+    expect(sent).toEqual([]);
+    expect(t.held.map((h) => h.partition)).toEqual([1, 2]);
+    // x/2 comes back and reads a record: x/1, still away, holds at its checkpointed 300.
+    const c = t.add('x', 2, new Backlog());
+    t.observe(c, 700);
+    step(100);
+    expect(sent).toEqual([[300, false]]);
+    // x/1 back with its checkpointed watermark: the least over owned partitions, nothing late.
+    const b = t.add('x', 1, new Backlog(), 300);
+    expect(t.held).toEqual([]);
+    step(100);
+    expect(sent).toEqual([[300, false]]);
+    t.observe(b, 500);
+    step(100);
+    expect(sent.at(-1)).toEqual([490, false]);
+    expect(t.late).toBe(0);
+  });
+
+  it('a held partition that the group does not give back holds only until the deadline; it keeps an idle task from moving on with the clock meanwhile', () => {
+    const { t, sent, step, clock } = tracker({ idleTimeoutMs: 100 });
+    t.hold('x', 0, 400, clock.now() + 1000);
+    t.hold('x', 1, 250, clock.now() + 1000);
+    t.assigned();
+    step(10);
+    // Joined with no partition, but holding: not idle, at the least held watermark.
+    expect(sent).toEqual([[250, false]]);
+    const a = t.add('x', 0, new Backlog(), 400);
+    t.observe(a, 900);
+    step(500);
+    expect(sent).toEqual([[250, false]]);
+    expect(t.held.map((h) => h.partition)).toEqual([1]);
+    expect(t.heldUntil).toBe(clock.now() + 490);
+    t.observe(a, 950);
+    step(490);
+    // The deadline: x/1 is another member's; the owned x/0 alone decides.
+    expect(t.held).toEqual([]);
+    expect(t.heldUntil).toBe(-Infinity);
+    expect(sent.at(-1)).toEqual([950, false]);
+    // x/1 turns up later after all, with its lower watermark: it cannot pull the watermark back.
+    const b = t.add('x', 1, new Backlog(), 250);
+    t.observe(b, 260);
+    step(10);
+    expect(sent.at(-1)).toEqual([950, false]);
+    expect(t.late).toBe(1);
+    // A hold whose deadline has passed already does nothing.
+    t.hold('x', 5, 0, clock.now());
+    expect(t.held).toEqual([]);
+  });
+
   it('non-finite event times are counted and do not move the watermark', () => {
     const { t, step } = tracker();
     const a = t.add('x', 0, new Backlog());
@@ -284,6 +351,10 @@ describe('KafkaSpout event time per partition', () => {
     expect(() => resolveEventTime({ intervalMs: 0 }, 'w')).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', message: expect.stringContaining('eventTime.intervalMs') }));
     expect(() => resolveEventTime({ timestamp: 'value' as 'record' }, 'w')).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', message: expect.stringContaining('eventTime.timestamp') }));
     expect(resolveEventTime(undefined, 'w')).toBeNull();
-    expect(resolveEventTime({}, 'w')).toEqual({ timestampOf: null, maxOutOfOrdernessMs: 0, idleTimeoutMs: 0, intervalMs: 200 });
+    expect(() => resolveEventTime({ restoreHoldMs: -5 }, 'w')).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', message: expect.stringContaining('eventTime.restoreHoldMs is -5') }));
+    expect(resolveEventTime({}, 'w')).toEqual({ timestampOf: null, maxOutOfOrdernessMs: 0, idleTimeoutMs: 0, intervalMs: 200, restoreHoldMs: 45_000 });
+    // The hold's default follows the consumer's session timeout.
+    expect(resolveEventTime({}, 'w', 6000)!.restoreHoldMs).toBe(21_000);
+    expect(resolveEventTime({ restoreHoldMs: 0 }, 'w', 6000)!.restoreHoldMs).toBe(0);
   });
 });

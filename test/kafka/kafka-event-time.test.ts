@@ -235,16 +235,16 @@ describe('KafkaSpout per-partition watermarks in checkpoints, against a real bro
     await Promise.all(open.splice(0).map((s) => s.close().catch(() => undefined)));
   });
 
-  /** 30 records on each of 3 partitions; partition p's event times are p * 1000 + 10 i, in order. */
-  async function input(): Promise<string> {
+  /** 30 records on each of 3 partitions; partition p's event times are p * apart + 10 i, in order. */
+  async function input(apart = 1000): Promise<string> {
     const topic = await kafka.createTopic('et-pos', 3);
     const records: ProducerRecord[] = [];
-    for (let p = 0; p < 3; p++) for (let i = 0; i < 30; i++) records.push({ partition: p, key: null, value: JSON.stringify({ ts: p * 1000 + i * 10 }) });
+    for (let p = 0; p < 3; p++) for (let i = 0; i < 30; i++) records.push({ partition: p, key: null, value: JSON.stringify({ ts: p * apart + i * 10 }) });
     await kafka.produce(topic, records);
     return topic;
   }
 
-  async function spout(topic: string, groupId: string, restore?: RestoredState, waitForAll = true) {
+  async function spout(topic: string, groupId: string, restore?: RestoredState, waitForAll = true, o: { restoreHoldMs?: number; taskId?: number; componentTasks?: number[] } = {}) {
     const s = new KafkaSpout({
       brokers: kafka.brokers,
       client: kafka.clientOptions(),
@@ -253,13 +253,19 @@ describe('KafkaSpout per-partition watermarks in checkpoints, against a real bro
       topics: [topic],
       groupId,
       deserializer: jsonRecords,
-      eventTime: { timestamp: (_r, v) => (v[1] as { ts: number }).ts, maxOutOfOrdernessMs: 5, intervalMs: 10 },
+      eventTime: {
+        timestamp: (_r, v) => (v[1] as { ts: number }).ts,
+        maxOutOfOrdernessMs: 5,
+        intervalMs: 10,
+        ...(o.restoreHoldMs !== undefined ? { restoreHoldMs: o.restoreHoldMs } : {}),
+      },
     });
     open.push(s);
     if (restore !== undefined) s.restoreState(restore);
     const emits = new Emits();
     const clock = new SimulatedClock();
-    await s.open(testContext(s, { componentId: 'in', clock, config: { checkpointIntervalMs: 1000 } }), emits);
+    const task = o.taskId !== undefined ? { taskId: o.taskId, componentTasks: o.componentTasks ?? [o.taskId] } : {};
+    await s.open(testContext(s, { componentId: 'in', clock, config: { checkpointIntervalMs: 1000 }, ...task }), emits);
     if (waitForAll) await until(() => s.stats().owned.length === 3, 'the spout owning the three partitions', 20_000);
     return { spout: s, emits, clock };
   }
@@ -287,6 +293,7 @@ describe('KafkaSpout per-partition watermarks in checkpoints, against a real bro
     const a = await spout(topic, groupId);
     await pull(a.spout, () => [0, 1, 2].every((p) => a.emits.records.filter((r) => r.partition === p).length >= 5));
     const s1 = a.spout.snapshotState(1);
+    expect(s1.owned).toBe(3);
     const max = a.emits.maxPerPartition();
     expect([...s1.watermarks!].sort((x, y) => x[1] - y[1])).toEqual([0, 1, 2].map((p) => [topic, p, max.get(p)! - 5]));
     a.clock.advance(10);
@@ -352,5 +359,70 @@ describe('KafkaSpout per-partition watermarks in checkpoints, against a real bro
     const maxB = b.emits.maxPerPartition();
     expect(b.emits.watermarks.at(-1)).toEqual([Math.min(...mine.map((p) => maxB.get(p)! - 5)), false]);
     expect(b.spout.stats().eventTime!.late).toBe(0);
+  }, 90_000);
+
+  it('restored, the group gives back part of the partitions at first: the others hold the watermark at their checkpointed ones until they come back; then it is the least over owned partitions, nothing late', async () => {
+    // Event times p + 10 i: every partition's checkpointed watermark is below every partition's last record.
+    const topic = await input(1);
+    const groupId = `g-${uid()}`;
+    const a = await spout(topic, groupId);
+    await pull(a.spout, () => [0, 1, 2].every((p) => a.emits.records.filter((r) => r.partition === p).length >= 5));
+    const s1 = a.spout.snapshotState(1);
+    const checkpointed = new Map(s1.watermarks!.map(([, p, w]) => [p, w]));
+    await a.spout.close();
+
+    // Another member has the partitions when the restored task joins (as a member not yet dropped after a crash would):
+    // the group splits them, so the restored task gets part of them at first.
+    const other = await spout(topic, groupId);
+    const b = await spout(topic, groupId, restoredFrom(1, [s1]), false);
+    await until(() => b.spout.stats().owned.length > 0 && b.spout.stats().owned.length < 3 && other.spout.stats().owned.length + b.spout.stats().owned.length === 3, 'the partitions split between the two', 30_000);
+    const mine = b.spout.stats().owned.map((o) => o.partition);
+    const away = [0, 1, 2].filter((p) => !mine.includes(p));
+    expect(b.spout.stats().eventTime!.held.map((h) => [h.partition, h.watermark]).sort()).toEqual(away.map((p) => [p, checkpointed.get(p)!]).sort());
+    // b reads all of its own partitions: without the hold its watermark would be theirs; the ones away hold it.
+    await pull(b.spout, () => mine.every((p) => b.emits.records.filter((r) => r.partition === p).length === 30 - s1.offsets.find((o) => o[1] === p)![2]));
+    b.clock.advance(10);
+    const heldAt = Math.min(...away.map((p) => checkpointed.get(p)!));
+    const ownAt = Math.min(...mine.map((p) => p + 290 - 5));
+    expect(heldAt).toBeLessThan(ownAt);
+    expect(b.emits.watermarks.at(-1)).toEqual([heldAt, false]);
+
+    // The other member leaves: b gets every partition back, each with its checkpointed watermark, and the holds end.
+    await other.spout.close();
+    await until(() => b.spout.stats().owned.length === 3, 'b owning the three partitions', 30_000);
+    expect(b.spout.stats().eventTime!.held).toEqual([]);
+    await pull(b.spout, () => away.every((p) => b.emits.records.some((r) => r.partition === p)));
+    b.clock.advance(10);
+    const maxB = b.emits.maxPerPartition();
+    expect(b.emits.watermarks.at(-1)).toEqual([Math.min(...[0, 1, 2].map((p) => maxB.get(p)! - 5)), false]);
+    // Every record came at or above the watermark already sent.
+    expect(b.spout.stats().eventTime!.late).toBe(0);
+    expect(b.emits.errors).toEqual([]);
+  }, 90_000);
+
+  it('restored with more than one old task: a task holds the partitions its old tasks (j mod p) owned, not the ones they only carried, and only until restoreHoldMs', async () => {
+    const topic = await input();
+    const gone = `${topic}-gone`; // a partition the group never gives this task back (here: of a topic it no longer reads)
+    const old0: KafkaSpoutPosition = { kind: 'squall.kafka-spout', v: 1, offsets: [[topic, 0, 3], [topic, 1, 3], [gone, 0, 7]], owned: 2, watermarks: [[topic, 0, 15], [topic, 1, 1015], [gone, 0, 6]] };
+    const old1: KafkaSpoutPosition = { kind: 'squall.kafka-spout', v: 1, offsets: [[topic, 2, 4], [gone, 0, 7], [topic, 0, 2]], owned: 2, watermarks: [[topic, 2, 2025], [gone, 0, 6]] };
+    // New task index 1 of 2: old task 1 maps to it (1 mod 2). It holds topic/2 and gone/0 (owned by old task 1), not
+    // topic/0 (old task 1 only carried it) nor topic/1 (old task 0's, held by new task 0).
+    const b = await spout(topic, `g-${uid()}`, restoredFrom(5, [old0, old1]), true, { restoreHoldMs: 2000, taskId: 2, componentTasks: [1, 2] });
+    expect(b.spout.stats().eventTime!.held).toEqual([{ topic: gone, partition: 0, watermark: 6 }]);
+    // It owns every partition of the topic, each from the highest restored position with its watermark; gone/0 holds the task's.
+    await pull(b.spout, () => b.emits.records.length >= 90 - 3 - 3 - 4);
+    b.clock.advance(10);
+    expect(b.emits.watermarks).toEqual([[6, false]]);
+    b.clock.advance(1000);
+    expect(b.emits.watermarks).toEqual([[6, false]]);
+    // The hold's deadline (2000 ms from open): gone/0 no longer holds; the owned partitions decide.
+    b.clock.advance(990);
+    expect(b.spout.stats().eventTime!.held).toEqual([]);
+    expect(b.emits.watermarks.at(-1)).toEqual([290 - 5, false]);
+    expect(b.spout.stats().eventTime!.late).toBe(0);
+    // The next checkpoint still carries gone/0's restored position, as not owned.
+    const s = b.spout.snapshotState(6);
+    expect(s.owned).toBe(3);
+    expect(s.offsets.slice(3)).toEqual([[gone, 0, 7]]);
   }, 90_000);
 });

@@ -27,6 +27,15 @@ export interface KafkaEventTimeOptions {
   idleTimeoutMs?: number;
   /** How often the task's watermark is worked out and sent, in ms of the topology clock (default 200). */
   intervalMs?: number;
+  /**
+   * After a restore: how long (ms of the topology clock, from open) a
+   * partition this task owned at the checkpoint and has not been given back
+   * yet holds the task's watermark at its checkpointed watermark. Default
+   * the consumer's session timeout + 15000 (a member killed and restarted
+   * within the session timeout gets its partitions back once the broker has
+   * dropped the dead member and the group has rebalanced); 0: no hold.
+   */
+  restoreHoldMs?: number;
 }
 
 /** {@link KafkaEventTimeOptions}, checked, with the defaults filled in. */
@@ -36,15 +45,22 @@ export interface EventTimeSettings {
   readonly maxOutOfOrdernessMs: number;
   readonly idleTimeoutMs: number;
   readonly intervalMs: number;
+  readonly restoreHoldMs: number;
 }
 
-/** A bad value is `E_BAD_CONFIG` naming the spout and the option. */
-export function resolveEventTime(o: KafkaEventTimeOptions | undefined, where: string): EventTimeSettings | null {
+/** What `restoreHoldMs` adds to the session timeout by default: the rebalance after the dead member is dropped. */
+export const RESTORE_HOLD_SLACK_MS = 15_000;
+
+/**
+ * A bad value is `E_BAD_CONFIG` naming the spout and the option.
+ * `sessionTimeoutMs` (the consumer's) gives `restoreHoldMs` its default.
+ */
+export function resolveEventTime(o: KafkaEventTimeOptions | undefined, where: string, sessionTimeoutMs = 30_000): EventTimeSettings | null {
   if (o === undefined) return null;
   if (o === null || typeof o !== 'object') throw badConfig(where, 'eventTime', o, "an object such as { timestamp: 'record', maxOutOfOrdernessMs: 5000, idleTimeoutMs: 30000 }");
   const ts = o.timestamp ?? 'record';
   if (ts !== 'record' && typeof ts !== 'function') throw badConfig(where, 'eventTime.timestamp', ts, "'record' or a function (record, values) => ms");
-  const ms = (key: 'maxOutOfOrdernessMs' | 'idleTimeoutMs' | 'intervalMs', dflt: number, min: number): number => {
+  const ms = (key: 'maxOutOfOrdernessMs' | 'idleTimeoutMs' | 'intervalMs' | 'restoreHoldMs', dflt: number, min: number): number => {
     const v = o[key] ?? dflt;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (min === 0 && v < 0)) {
       throw badConfig(where, `eventTime.${key}`, v, key === 'intervalMs' ? 'a positive number of ms' : 'a number of ms, at least 0');
@@ -57,6 +73,7 @@ export function resolveEventTime(o: KafkaEventTimeOptions | undefined, where: st
     maxOutOfOrdernessMs: ms('maxOutOfOrdernessMs', 0, 0),
     idleTimeoutMs: ms('idleTimeoutMs', 0, 0),
     intervalMs,
+    restoreHoldMs: ms('restoreHoldMs', sessionTimeoutMs + RESTORE_HOLD_SLACK_MS, 0),
   };
 }
 
@@ -101,12 +118,21 @@ export type PartitionWatermark = readonly [string, number, number];
  *   until its first record, so it holds the task's watermark where it is
  *   (never past records it has not read) until that record, or until it
  *   turns out idle.
- * - Every partition idle, or none assigned (after the first assignment; a
- *   task that has not joined its group yet holds): the task is idle, and its
- *   watermark moves on with the topology clock from the greatest it had (the
- *   runtime's generator does the same for a spout task), so windows that no
- *   data will close still fire.
- * - It never goes backwards. Worked out every `intervalMs`, by {@link tick}.
+ * - After a restore, each partition the task owned at the checkpoint and
+ *   has not been given back yet is **held** ({@link hold}): it counts with
+ *   its checkpointed watermark (none: it holds the task's where it is) until
+ *   the group assigns it to the task again ({@link add}) or the hold's
+ *   deadline passes (`restoreHoldMs` after the restore; by then a partition
+ *   still missing is another member's). So a restart that first gets part
+ *   of its partitions does not run ahead on them.
+ * - Every partition idle, or none assigned and none held (after the first
+ *   assignment; a task that has not joined its group yet holds): the task is
+ *   idle, and its watermark moves on with the topology clock from the
+ *   greatest it had (the runtime's generator does the same for a spout
+ *   task), so windows that no data will close still fire.
+ * - It never goes backwards: once sent, a partition that comes later with a
+ *   lower watermark cannot pull it back (its records behind it are late).
+ *   Worked out by {@link tick}.
  *
  * Per record the spout calls {@link observe}: a compare and two stores.
  */
@@ -121,6 +147,9 @@ export class EventTimeTracker {
   idle = false;
   /** Whether the group assigned partitions to the task yet (until then the task holds, rather than being idle with none). */
   private joined = false;
+  /** Restored partitions held until owned again (partition key -> checkpointed watermark, -Infinity: none), and until when (topology clock). */
+  private readonly holds = new Map<string, { readonly topic: string; readonly partition: number; readonly watermark: number }>();
+  private holdUntil = -Infinity;
   /** Since when every partition was idle (NaN: not all idle), and the watermark then. */
   private allIdleSince = NaN;
   private allIdleBase = -Infinity;
@@ -147,12 +176,38 @@ export class EventTimeTracker {
     const k = partKey(topic, partition);
     const had = this.parts.get(k);
     if (had !== undefined) return had;
+    this.holds.delete(k);
     const p = new PartitionTime(topic, partition, backlog, this.clock.now());
     if (restoredWatermark !== undefined && Number.isFinite(restoredWatermark)) p.maxTs = restoredWatermark + this.ooo;
     this.parts.set(k, p);
     this.list = [...this.parts.values()];
     this.allIdleSince = NaN;
     return p;
+  }
+
+  /**
+   * After a restore, before the first assignment: a partition the task
+   * owned at the checkpoint holds the task's watermark at `watermark` (its
+   * checkpointed one; -Infinity or undefined: none, so the task sends none)
+   * until {@link add} gives it back or the clock reaches `until`.
+   */
+  hold(topic: string, partition: number, watermark: number | undefined, until: number): void {
+    const w = watermark !== undefined && Number.isFinite(watermark) ? watermark : -Infinity;
+    const k = partKey(topic, partition);
+    if (this.parts.has(k) || !(until > this.clock.now())) return;
+    const had = this.holds.get(k);
+    if (had === undefined || w < had.watermark) this.holds.set(k, { topic, partition, watermark: w });
+    if (until > this.holdUntil) this.holdUntil = until;
+  }
+
+  /** The partitions held now (restored, not owned again yet, the hold not over), with their held watermarks. */
+  get held(): { topic: string; partition: number; watermark: number }[] {
+    return [...this.holds.values()].map((h) => ({ ...h }));
+  }
+
+  /** When the holds end (topology clock; -Infinity: none). */
+  get heldUntil(): number {
+    return this.holds.size > 0 ? this.holdUntil : -Infinity;
   }
 
   /** A partition revoked: it no longer holds the watermark back. */
@@ -202,6 +257,14 @@ export class EventTimeTracker {
     let least = Infinity;
     let most = -Infinity;
     let active = false;
+    if (this.holds.size > 0) {
+      if (now >= this.holdUntil) this.holds.clear();
+      else {
+        // Restored partitions not given back yet: held at their checkpointed watermarks, never idle.
+        active = true;
+        for (const h of this.holds.values()) if (h.watermark < least) least = h.watermark;
+      }
+    }
     for (let i = 0; i < list.length; i++) {
       const p = list[i]!;
       if (p.emitted || p.backlog.backlogged) {

@@ -191,7 +191,7 @@ export function resolveSpoutOptions(o: KafkaSpoutOptions, context: TopologyConte
     heartbeatIntervalMs,
     maxWaitTimeMs,
     marker: `squall:${context.topologyName}:${context.runId}`,
-    eventTime: resolveEventTime(o.eventTime, where),
+    eventTime: resolveEventTime(o.eventTime, where, sessionTimeoutMs),
   };
 }
 

@@ -36,6 +36,13 @@ export interface KafkaEventTimeStats {
   idle: boolean;
   /** Per owned partition: its watermark (-Infinity before its first record) and whether it is idle. */
   partitions: { topic: string; partition: number; watermark: number; idle: boolean }[];
+  /**
+   * After a restore: the partitions this task owned at the checkpoint that
+   * the group has not given back yet, each holding the watermark at its
+   * checkpointed one (-Infinity: none) until it is or `eventTime.restoreHoldMs`
+   * passes. Empty otherwise.
+   */
+  held: { topic: string; partition: number; watermark: number }[];
   /** Records emitted with an event time below the task's watermark already sent: late downstream. */
   late: number;
   /** Records whose event time was not a finite number (emitted; they do not move the watermark). */
