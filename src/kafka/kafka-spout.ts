@@ -111,6 +111,8 @@ export class KafkaSpout implements Spout {
   /** Per old task of the restored checkpoint: the partitions it owned then (they hold the watermark of the task they map to). */
   private restoredOwners: { readonly taskIndex: number; readonly parts: readonly string[] }[] = [];
   private stopWatermarks: (() => void) | null = null;
+  /** Records to emit before the watermark is worked out from the tuple path (`eventTime.intervalRecords`). */
+  private recordsToWatermark = 0;
   private componentId = '';
 
   constructor(private readonly options: KafkaSpoutOptions = {}) {
@@ -225,6 +227,7 @@ export class KafkaSpout implements Spout {
     if (s.eventTime !== null) {
       this.eventTime = new EventTimeTracker(s.eventTime, context.clock);
       this.timestampOf = s.eventTime.timestampOf;
+      this.recordsToWatermark = s.eventTime.intervalRecords;
       this.holdRestored(this.eventTime, s.eventTime.restoreHoldMs, context);
     }
     if (s.guarantee === 'at-least-once') this.tracker = new OffsetTracker({ maxUncommittedPerPartition: s.maxUncommittedPerPartition });
@@ -337,6 +340,12 @@ export class KafkaSpout implements Spout {
     if (time !== null && !this.eventTime!.observe(time, this.timestampOf === null ? rec.timestamp : this.eventTimeOf(rec, values))) this.badTimestamp(rec);
     if (tracker !== undefined) this.collector.emit(values, new Pending(rec, part, values));
     else this.collector.emit(values);
+    // Every intervalRecords records, after the record went out (a watermark
+    // sent before it could pass it): work the watermark out, send it if it moved.
+    if (time !== null && --this.recordsToWatermark === 0) {
+      this.recordsToWatermark = this.eventTime!.intervalRecords;
+      this.tickWatermark();
+    }
   }
 
   /** The `eventTime.timestamp` function's time for a record; NaN if it threw or gave no number. */
@@ -367,7 +376,7 @@ export class KafkaSpout implements Spout {
     this.collector.reportError(error);
   }
 
-  /** Every intervalMs of the topology clock: work out the task's watermark and send it if it moved. */
+  /** Every intervalMs of the topology clock, and every intervalRecords records emitted: work out the task's watermark and send it if it moved. */
   private readonly tickWatermark = (): void => {
     const et = this.eventTime;
     if (et === null || this.closed || !et.tick()) return;

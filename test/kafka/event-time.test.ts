@@ -351,8 +351,10 @@ describe('KafkaSpout event time per partition', () => {
     expect(() => resolveEventTime({ intervalMs: 0 }, 'w')).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', message: expect.stringContaining('eventTime.intervalMs') }));
     expect(() => resolveEventTime({ timestamp: 'value' as 'record' }, 'w')).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', message: expect.stringContaining('eventTime.timestamp') }));
     expect(resolveEventTime(undefined, 'w')).toBeNull();
+    expect(() => resolveEventTime({ intervalRecords: 2.5 }, 'w')).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', message: expect.stringContaining('eventTime.intervalRecords is 2.5') }));
+    expect(() => resolveEventTime({ intervalRecords: 0 }, 'w')).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', message: expect.stringContaining('eventTime.intervalRecords') }));
     expect(() => resolveEventTime({ restoreHoldMs: -5 }, 'w')).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', message: expect.stringContaining('eventTime.restoreHoldMs is -5') }));
-    expect(resolveEventTime({}, 'w')).toEqual({ timestampOf: null, maxOutOfOrdernessMs: 0, idleTimeoutMs: 0, intervalMs: 200, restoreHoldMs: 45_000 });
+    expect(resolveEventTime({}, 'w')).toEqual({ timestampOf: null, maxOutOfOrdernessMs: 0, idleTimeoutMs: 0, intervalMs: 200, intervalRecords: 1000, restoreHoldMs: 45_000 });
     // The hold's default follows the consumer's session timeout.
     expect(resolveEventTime({}, 'w', 6000)!.restoreHoldMs).toBe(21_000);
     expect(resolveEventTime({ restoreHoldMs: 0 }, 'w', 6000)!.restoreHoldMs).toBe(0);

@@ -202,9 +202,12 @@ describe('KafkaSpout event time per partition, against a real broker', () => {
 class Emits implements SpoutOutputCollector {
   readonly records: { partition: number; ts: number }[] = [];
   readonly watermarks: [number, boolean][] = [];
+  /** Records (by their index in `records`) and watermarks in the order they were emitted. */
+  readonly log: ({ record: number } | { watermark: number })[] = [];
   readonly errors: unknown[] = [];
   readonly pending = 0;
   emit(values: unknown[]): void {
+    this.log.push({ record: this.records.length });
     this.records.push({ partition: values[3] as number, ts: (values[1] as { ts: number }).ts });
   }
   emitTo(_s: string, values: unknown[]): void {
@@ -217,6 +220,7 @@ class Emits implements SpoutOutputCollector {
     this.errors.push(error);
   }
   emitWatermark(time: number, idle?: boolean): void {
+    this.log.push({ watermark: time });
     this.watermarks.push([time, idle === true]);
   }
   /** The largest event time emitted per partition. */
@@ -425,4 +429,129 @@ describe('KafkaSpout per-partition watermarks in checkpoints, against a real bro
     expect(s.owned).toBe(3);
     expect(s.offsets.slice(3)).toEqual([[gone, 0, 7]]);
   }, 90_000);
+});
+
+/** The least over partitions of the largest event time among the first k records, less ooo: what a watermark after record k says. */
+function watermarksAfter(records: readonly { partition: number; ts: number }[], partitions: number, ooo: number): number[] {
+  const max = new Array<number>(partitions).fill(-Infinity);
+  const out: number[] = [-Infinity];
+  for (const r of records) {
+    if (r.ts > max[r.partition]!) max[r.partition] = r.ts;
+    out.push(Math.min(...max) - ooo);
+  }
+  return out;
+}
+
+describe('KafkaSpout watermarks while it reads a backlog, against a real broker', () => {
+  const kafka = useKafka();
+  const open: KafkaSpout[] = [];
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close().catch(() => undefined)));
+  });
+
+  /** n records on each of `partitions` partitions, in order of event time within each, the partitions interleaved in time. */
+  async function backlog(partitions: number, n: number): Promise<string> {
+    const topic = await kafka.createTopic('et-backlog', partitions);
+    const records: ProducerRecord[] = [];
+    for (let i = 0; i < n; i++) for (let p = 0; p < partitions; p++) records.push({ partition: p, key: null, value: JSON.stringify({ ts: BASE + i * 10 + p }) });
+    await kafka.produce(topic, records);
+    return topic;
+  }
+
+  it('works the watermark out after every intervalRecords records, on the tuple path: on a clock that never moves, each one follows the data to the record', async () => {
+    const topic = await backlog(3, 2000);
+    const s = new KafkaSpout({
+      brokers: kafka.brokers,
+      client: kafka.clientOptions(),
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 500,
+      topics: [topic],
+      groupId: `g-${uid()}`,
+      deserializer: jsonRecords,
+      eventTime: { timestamp: (_r, v) => (v[1] as { ts: number }).ts, maxOutOfOrdernessMs: 50, intervalRecords: 250 },
+    });
+    open.push(s);
+    const emits = new Emits();
+    // The clock never moves: the intervalMs timer never fires, every watermark comes from the records.
+    await s.open(testContext(s, { componentId: 'in', clock: new SimulatedClock(), config: {} }), emits);
+    const deadline = Date.now() + 30_000;
+    while (emits.records.length < 6000) {
+      s.nextTuple();
+      if (emits.records.length % 64 === 0) await new Promise((r) => setTimeout(r, 0));
+      if (Date.now() > deadline) throw new Error(`the spout emitted ${emits.records.length} of 6000 records`);
+    }
+    // What it must have sent: after records 250, 500, ..., the least over partitions less 50, whenever that moved.
+    const w = watermarksAfter(emits.records, 3, 50);
+    const want: { afterRecord: number; watermark: number }[] = [];
+    let last = -Infinity;
+    for (let k = 250; k <= 6000; k += 250) {
+      if (w[k]! > last) want.push({ afterRecord: k, watermark: (last = w[k]!) });
+    }
+    const got: { afterRecord: number; watermark: number }[] = [];
+    let seen = 0;
+    for (const e of emits.log) {
+      if ('record' in e) seen = e.record + 1;
+      else got.push({ afterRecord: seen, watermark: e.watermark });
+    }
+    expect(got).toEqual(want);
+    // A watermark for nearly every 250 records: not a handful for the whole backlog.
+    expect(got.length).toBeGreaterThanOrEqual(6000 / 250 - 2);
+    expect(got.at(-1)!.watermark).toBe(BASE + 1999 * 10 - 50);
+    expect(s.stats().eventTime!.late).toBe(0);
+    expect(emits.errors).toEqual([]);
+  }, 60_000);
+
+  it('in a running topology, the bolt\'s watermark trails each record by at most intervalRecords records while a backlog of 40,000 is read at full speed', async () => {
+    const topic = await backlog(4, 10_000);
+    const seen: { ts: number; watermark: number }[] = [];
+    class Watch extends BasicBolt {
+      private watermark = -Infinity;
+      declareOutputFields(_d: OutputDeclarer): void {}
+      execute(input: Tuple): void {
+        seen.push({ ts: (input.getValue(1) as { ts: number }).ts, watermark: this.watermark });
+      }
+      override onWatermark(w: number): void {
+        this.watermark = w;
+      }
+    }
+    const b = new TopologyBuilder('kafka-et-backlog');
+    b.setSpout(
+      'in',
+      () =>
+        new KafkaSpout({
+          brokers: kafka.brokers,
+          client: kafka.clientOptions(),
+          topics: [topic],
+          groupId: `g-${uid()}`,
+          deserializer: jsonRecords,
+          eventTime: { timestamp: (_r, v) => (v[1] as { ts: number }).ts, intervalRecords: 500 },
+        }),
+      { watermarks: {} },
+    );
+    // One spout task, one bolt task: one channel, so the bolt sees records and watermarks in the order they were sent.
+    b.setBolt('watch', () => new Watch()).globalGrouping('in');
+    const run = await submit(b.build({ ackers: 0 }));
+    try {
+      await until(() => seen.length === 40_000, 'every record at the bolt', 30_000);
+      const w = watermarksAfter(
+        seen.map((r) => ({ partition: (r.ts - BASE) % 10, ts: r.ts })),
+        4,
+        0,
+      );
+      const behind: string[] = [];
+      for (let i = 0; i < seen.length; i++) {
+        const at = seen[i]!.watermark;
+        // Never past a record not yet received (nothing late), never more than 500 records behind.
+        const floor = w[Math.floor(i / 500) * 500]!;
+        if (at > w[i]! || at < floor) behind.push(`record ${i}: watermark ${at - BASE}, want ${floor - BASE} .. ${w[i]! - BASE}`);
+      }
+      expect(behind.slice(0, 5)).toEqual([]);
+      // Read faster than intervalMs could have followed: dozens of watermarks during the backlog, not a few.
+      expect(new Set(seen.map((r) => r.watermark)).size).toBeGreaterThanOrEqual(40_000 / 500 - 2);
+      expect(run.metrics().errors).toEqual([]);
+    } finally {
+      await run.kill({ waitMs: 5000 });
+    }
+  }, 60_000);
 });

@@ -25,8 +25,14 @@ export interface KafkaEventTimeOptions {
    * back. Default 0: never idle (a quiet partition holds the watermark).
    */
   idleTimeoutMs?: number;
-  /** How often the task's watermark is worked out and sent, in ms of the topology clock (default 200). */
+  /** How often the task's watermark is worked out and sent (if it moved), in ms of the topology clock (default 200). */
   intervalMs?: number;
+  /**
+   * It is also worked out, and sent if it moved, after every this many
+   * records the task emits (default 1000), so that it follows the data
+   * while a backlog is read faster than `intervalMs` would.
+   */
+  intervalRecords?: number;
   /**
    * After a restore: how long (ms of the topology clock, from open) a
    * partition this task owned at the checkpoint and has not been given back
@@ -45,6 +51,7 @@ export interface EventTimeSettings {
   readonly maxOutOfOrdernessMs: number;
   readonly idleTimeoutMs: number;
   readonly intervalMs: number;
+  readonly intervalRecords: number;
   readonly restoreHoldMs: number;
 }
 
@@ -68,11 +75,16 @@ export function resolveEventTime(o: KafkaEventTimeOptions | undefined, where: st
     return v;
   };
   const intervalMs = ms('intervalMs', 200, Number.MIN_VALUE);
+  const intervalRecords = o.intervalRecords ?? 1000;
+  if (typeof intervalRecords !== 'number' || !Number.isInteger(intervalRecords) || intervalRecords < 1) {
+    throw badConfig(where, 'eventTime.intervalRecords', intervalRecords, 'a whole number of records, at least 1');
+  }
   return {
     timestampOf: ts === 'record' ? null : ts,
     maxOutOfOrdernessMs: ms('maxOutOfOrdernessMs', 0, 0),
     idleTimeoutMs: ms('idleTimeoutMs', 0, 0),
     intervalMs,
+    intervalRecords,
     restoreHoldMs: ms('restoreHoldMs', sessionTimeoutMs + RESTORE_HOLD_SLACK_MS, 0),
   };
 }
@@ -132,7 +144,8 @@ export type PartitionWatermark = readonly [string, number, number];
  *   task), so windows that no data will close still fire.
  * - It never goes backwards: once sent, a partition that comes later with a
  *   lower watermark cannot pull it back (its records behind it are late).
- *   Worked out by {@link tick}.
+ *   Worked out by {@link tick}: every `intervalMs` (a timer) and every
+ *   `intervalRecords` records emitted (the spout's tuple path).
  *
  * Per record the spout calls {@link observe}: a compare and two stores.
  */
@@ -142,6 +155,7 @@ export class EventTimeTracker {
   readonly ooo: number;
   private readonly idleTimeoutMs: number;
   readonly intervalMs: number;
+  readonly intervalRecords: number;
   /** The last watermark worked out, and whether the task was idle then. */
   watermark = -Infinity;
   idle = false;
@@ -165,6 +179,7 @@ export class EventTimeTracker {
     this.ooo = settings.maxOutOfOrdernessMs;
     this.idleTimeoutMs = settings.idleTimeoutMs;
     this.intervalMs = settings.intervalMs;
+    this.intervalRecords = settings.intervalRecords;
   }
 
   /**
