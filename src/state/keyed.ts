@@ -55,6 +55,8 @@ interface Entry<T> {
   value: T;
   /** Clock time of the last write (for time to live). */
   written: number;
+  /** The backend's snapshot epoch when the key last went into its slot's dirty set (-1: not since it was restored). */
+  epoch: number;
 }
 
 /** One declared state: its entries and the keys changed since the last snapshot. */
@@ -105,6 +107,8 @@ export class KeyedStateBackend implements KeyedStateContext {
   private cancelWake: (() => void) | null = null;
   private wakeAt = Infinity;
   private watermark = -Infinity;
+  /** Counts snapshots: an entry written since the last one carries it (see Entry.epoch). */
+  private epoch = 0;
   /** Set by the executor: runs due timers with their key current. */
   onTimer: TimerFire | null = null;
   /** Called when a processing-time timer falls due (the executor wakes its host). */
@@ -231,7 +235,7 @@ export class KeyedStateBackend implements KeyedStateContext {
     if (back !== undefined) {
       const now = this.options.now();
       for (const [key, [kg, value]] of back) {
-        slot.entries.set(key, { value, written: now });
+        slot.entries.set(key, { value, written: now, epoch: -1 });
         this.keyGroups.set(key, kg);
       }
       this.restored.delete(name);
@@ -263,14 +267,20 @@ export class KeyedStateBackend implements KeyedStateContext {
   private write(slot: Slot, value: unknown): void {
     const key = this.current(slot.name);
     const e = slot.entries.get(key);
-    if (e === undefined) this.remember(key);
     const now = slot.ttlMs > 0 ? this.options.now() : 0;
-    if (e === undefined) slot.entries.set(key, { value, written: now });
-    else {
-      e.value = value;
-      e.written = now;
+    if (e === undefined) {
+      this.remember(key);
+      slot.entries.set(key, { value, written: now, epoch: this.epoch });
+      slot.dirty.add(key);
+      return;
     }
-    slot.dirty.add(key);
+    e.value = value;
+    e.written = now;
+    // Into the dirty set once per key between two snapshots: the entry knows whether it is there already.
+    if (e.epoch !== this.epoch) {
+      e.epoch = this.epoch;
+      slot.dirty.add(key);
+    }
   }
 
   private remove(slot: Slot): void {
@@ -379,7 +389,7 @@ export class KeyedStateBackend implements KeyedStateContext {
     if (on) list.push(time);
     else list.splice(at, 1);
     if (pair[0].length === 0 && pair[1].length === 0) this.timerSlot.entries.delete(key);
-    else this.timerSlot.entries.set(key, { value: pair, written: 0 });
+    else this.timerSlot.entries.set(key, { value: pair, written: 0, epoch: -1 });
     this.timerSlot.dirty.add(key);
     if (on) this.queue({ time, key, keyGroup: kg, domain });
     if (domain === 'processing') this.armWake();
@@ -460,6 +470,8 @@ export class KeyedStateBackend implements KeyedStateContext {
    */
   snapshot(full: boolean): KeyedChanges {
     const out: KeyedChanges = { keyGroups: [], keys: [], values: [] };
+    // Entries marked with the epoch before are not in the (cleared) dirty sets any more.
+    this.epoch++;
     const now = this.options.now();
     for (const slot of this.slots.values()) {
       if (slot.ttlMs > 0) {
@@ -504,7 +516,7 @@ export class KeyedStateBackend implements KeyedStateContext {
       this.keyGroups.set(key, keyGroup);
       if (name === TIMERS_STATE) {
         const pair = value as [number[], number[]];
-        this.timerSlot.entries.set(key, { value: pair, written: 0 });
+        this.timerSlot.entries.set(key, { value: pair, written: 0, epoch: -1 });
         for (const time of pair[0]) this.queue({ time, key, keyGroup, domain: 'processing' });
         for (const time of pair[1]) this.queue({ time, key, keyGroup, domain: 'event' });
         continue;
