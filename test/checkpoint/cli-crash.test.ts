@@ -65,12 +65,12 @@ describe('squall run with checkpoints, killed with SIGKILL', () => {
     await store.open();
     const newest = (await store.latest())!.id;
     await store.close();
-    // The newest file of the directory is the newest checkpoint's data: cut its tail off.
-    const files = readdirSync(dir)
-      .map((f) => join(dir, f))
-      .filter((f) => statSync(f).isFile() && !f.endsWith('CURRENT') && !f.includes('LOCK'))
-      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-    truncateSync(files[0]!, statSync(files[0]!).size - 5);
+    // The newest checkpoint's own delta file (d-<id>-*.sqs): cut its tail off. Not merely the newest file: a
+    // compaction's base file (b-*) can be newer, and it is shared by every checkpoint retained after it.
+    const own = readdirSync(dir).filter((f) => f.startsWith(`d-${newest}-`) && f.endsWith('.sqs'));
+    expect(own).toHaveLength(1);
+    const file = join(dir, own[0]!);
+    truncateSync(file, statSync(file).size - 5);
     const refused = await spawnCli(args(4_000)).done;
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('E_STATE_CORRUPT');
