@@ -27,12 +27,6 @@ export interface ReplayOptions extends RetryOptions {
   multiplier?: number;
 }
 
-interface Retry<Id> {
-  message: Message<Id>;
-  /** Failures so far. */
-  failures: number;
-}
-
 /**
  * A spout base that replays what fails, as Storm leaves to every spout to do
  * right: each message is kept until it is acked; a failed or timed-out one is
@@ -58,10 +52,13 @@ interface Retry<Id> {
 export abstract class ReplayingSpout<Id = unknown> implements Spout {
   protected collector!: SpoutOutputCollector;
   protected context!: TopologyContext;
-  private readonly inFlight = new Map<Id, Retry<Id>>();
+  /** Messages in flight or waiting to replay, by id. */
+  private readonly inFlight = new Map<Id, Message<Id>>();
+  /** Failures so far of the messages that failed (most never do: no entry, nothing allocated per message). */
+  private readonly failures = new Map<Id, number>();
   private policy: RetryPolicy;
   /** Failed messages waiting for their backoff, on the topology clock (made in open). */
-  private waiting!: RetryQueue<Retry<Id>>;
+  private waiting!: RetryQueue<Message<Id>>;
   /** Replays emitted, and messages given up on. */
   replayed = 0;
   gaveUp = 0;
@@ -121,7 +118,7 @@ export abstract class ReplayingSpout<Id = unknown> implements Spout {
   snapshotState(): unknown {
     const position = this.position();
     if (position === undefined) return undefined;
-    return { position, pending: [...this.inFlight.values()].map((r) => r.message) };
+    return { position, pending: [...this.inFlight.values()] };
   }
 
   restoreState(state: RestoredState): void {
@@ -140,7 +137,7 @@ export abstract class ReplayingSpout<Id = unknown> implements Spout {
     this.restored = null;
     this.seek(r.position);
     for (const m of r.pending) {
-      this.inFlight.set(m.id, { message: m, failures: 0 });
+      this.inFlight.set(m.id, m);
       this.emitMessage(m);
     }
     return true;
@@ -157,29 +154,36 @@ export abstract class ReplayingSpout<Id = unknown> implements Spout {
     const r = this.waiting.poll();
     if (r !== undefined) {
       this.replayed++;
-      this.emitMessage(r.message);
+      this.emitMessage(r);
       return;
     }
     const m = this.nextMessage();
     if (m === undefined) return;
-    this.inFlight.set(m.id, { message: m, failures: 0 });
+    this.inFlight.set(m.id, m);
     this.emitMessage(m);
   }
 
   ack(msgId: unknown): void {
     const id = msgId as Id;
-    if (this.inFlight.delete(id)) this.onAck(id);
+    if (!this.inFlight.delete(id)) return;
+    if (this.failures.size > 0) this.failures.delete(id);
+    this.onAck(id);
   }
 
   fail(msgId: unknown): void {
-    const r = this.inFlight.get(msgId as Id);
-    if (r === undefined) return;
-    r.failures++;
+    const id = msgId as Id;
+    const m = this.inFlight.get(id);
+    if (m === undefined) return;
+    const failures = (this.failures.get(id) ?? 0) + 1;
     // Queued for its backoff, unless it has used up maxRetries.
-    if (this.waiting.fail(r, r.failures)) return;
-    this.inFlight.delete(msgId as Id);
+    if (this.waiting.fail(m, failures)) {
+      this.failures.set(id, failures);
+      return;
+    }
+    this.inFlight.delete(id);
+    this.failures.delete(id);
     this.gaveUp++;
-    this.onGiveUp(r.message, r.failures);
+    this.onGiveUp(m, failures);
   }
 
   /** Messages in flight or waiting to replay. */
