@@ -14,6 +14,37 @@ import { canon, Driver, rng } from './driver.ts';
 
 const count = { create: () => 0, add: (a: number) => a + 1, merge: (a: number, b: number) => a + b, result: (a: number) => a };
 
+/**
+ * A seeded stream of events and watermarks into one bolt that never stops,
+ * and into a second one that stops halfway; a third is restored from the
+ * second's checkpoint (as `checkpointOf` gives it) with its watermark and
+ * takes the rest. Together the second and third emit what the first did.
+ */
+async function restoredMidStream(opts: WindowOptions<number, any, any>, seed: number, checkpointOf: (first: Driver) => Driver): Promise<void> {
+  const whole = await Driver.make(opts, { ackers: 0 });
+  const first = await Driver.make(opts, { ackers: 0 });
+  const r = rng(seed);
+  let t = 0;
+  const events: Array<[string, number, number] | number> = [];
+  for (let i = 0; i < 300; i++) {
+    if (r() < 0.8) events.push([`k${Math.floor(r() * 3)}`, t - Math.floor(r() * 60), 1 + Math.floor(r() * 9)]);
+    else events.push(t - 40);
+    t += Math.floor(r() * 10);
+  }
+  events.push(t + 1000);
+  const feed = (d: Driver, e: [string, number, number] | number) => (typeof e === 'number' ? d.watermark(e) : d.send(...e));
+  for (const e of events) feed(whole, e);
+  for (const e of events.slice(0, 150)) feed(first, e);
+  // The checkpoint: the keyed state (timers included) and the watermark the runtime restores.
+  const restored = await Driver.make(opts, { ackers: 0 }, undefined, checkpointOf(first));
+  const wm = first.backend.timers.currentWatermark();
+  if (wm > -Infinity) restored.backend.advanceWatermark(wm);
+  expect(restored.bolt.stats()).toEqual({ ...first.bolt.stats(), firings: { early: 0, onTime: 0, late: 0 }, lateEmitted: 0, lateDropped: 0, refused: 0 });
+  for (const e of events.slice(150)) feed(restored, e);
+  expect(canon([...first.rows(), ...restored.rows()])).toEqual(canon(whole.rows()));
+  expect(whole.rows().length).toBeGreaterThan(50);
+}
+
 describe('windowed bolt', () => {
   it('an on-time result, then late firings that correct it with higher versions; too late goes to the late stream anchored to its input', async () => {
     const d = await Driver.make({ window: tumbling(100), time: { field: 'ts' }, allowedLatenessMs: 50, aggregate: count, late: { fields: ['key', 'ts', 'v'] } }, { ackers: 1 });
@@ -125,66 +156,26 @@ describe('windowed bolt', () => {
 
   it('restored from a checkpoint mid-stream, it goes on exactly as a run that never stopped', async () => {
     const opts: WindowOptions<number, any, any> = { window: sliding(100, 20), time: { field: 'ts' }, allowedLatenessMs: 30, early: { everyElements: 4 }, value: (v) => v[2] as number, reduce: (a, b) => a + b };
-    const whole = await Driver.make(opts, { ackers: 0 });
-    const first = await Driver.make(opts, { ackers: 0 });
-    const r = rng(11);
-    let t = 0;
-    const events: Array<[string, number, number] | number> = [];
-    for (let i = 0; i < 300; i++) {
-      if (r() < 0.8) events.push([`k${Math.floor(r() * 3)}`, t - Math.floor(r() * 60), Math.floor(r() * 9)]);
-      else events.push(t - 40);
-      t += Math.floor(r() * 10);
-    }
-    events.push(t + 1000);
-    const feed = (d: Driver, e: [string, number, number] | number) => (typeof e === 'number' ? d.watermark(e) : d.send(...e));
-    for (const e of events) feed(whole, e);
-    for (const e of events.slice(0, 150)) feed(first, e);
-    // The checkpoint: the keyed state (timers included) and the watermark the runtime restores.
-    const restored = await Driver.make(opts, { ackers: 0 }, undefined, first);
-    const wm = first.backend.timers.currentWatermark();
-    if (wm > -Infinity) restored.backend.advanceWatermark(wm);
-    expect(restored.bolt.stats()).toEqual({ ...first.bolt.stats(), firings: { early: 0, onTime: 0, late: 0 }, lateEmitted: 0, lateDropped: 0, refused: 0 });
-    for (const e of events.slice(150)) feed(restored, e);
-    expect(canon([...first.rows(), ...restored.rows()])).toEqual(canon(whole.rows()));
-    expect(whole.rows().length).toBeGreaterThan(50);
+    await restoredMidStream(opts, 11, (first) => first);
   });
 
   it('restored from a checkpoint whose window state has the earlier layout (Maps of slices and versions), it goes on as a run that never stopped', async () => {
     const opts: WindowOptions<number, any, any> = { window: sliding(100, 20), time: { field: 'ts' }, allowedLatenessMs: 30, value: (v) => v[2] as number, reduce: (a, b) => a + b };
-    const whole = await Driver.make(opts, { ackers: 0 });
-    const first = await Driver.make(opts, { ackers: 0 });
-    const r = rng(5);
-    const events: Array<[string, number, number] | number> = [];
-    let t = 0;
-    for (let i = 0; i < 300; i++) {
-      if (r() < 0.85) events.push([`k${Math.floor(r() * 4)}`, t - Math.floor(r() * 50), 1 + Math.floor(r() * 9)]);
-      else events.push(t - 40);
-      t += Math.floor(r() * 8);
-    }
-    events.push(t + 1000);
-    const feed = (d: Driver, e: [string, number, number] | number) => (typeof e === 'number' ? d.watermark(e) : d.send(...e));
-    for (const e of events) feed(whole, e);
-    for (const e of events.slice(0, 150)) feed(first, e);
-    // The checkpoint as the earlier layout wrote it: slice start -> accumulator and window end -> version, in Maps.
-    const full = first.backend.snapshot(true);
-    let converted = 0;
-    const values = full.values.map((bytes, i) => {
-      if (bytes === null || !full.keys[i]!.startsWith(`window${KEY_SEPARATOR}`)) return bytes;
-      const st = decodeValue(bytes) as { starts: number[]; accs: unknown[]; top: unknown; ends: number[]; vers: number[] } & Record<string, unknown>;
-      const { starts, accs, top, ends, vers, topStart: _, ...rest } = st;
-      const panes = new Map(starts.map((a, k) => [a, k === starts.length - 1 ? top : accs[k]] as const).reverse());
-      converted++;
-      return encodeValue({ ...rest, panes, versions: new Map(ends.map((e, k) => [e, vers[k]!] as const)) });
+    await restoredMidStream(opts, 5, (first) => {
+      // The checkpoint as the earlier layout wrote it: slice start -> accumulator and window end -> version, in Maps.
+      const full = first.backend.snapshot(true);
+      let converted = 0;
+      const values = full.values.map((bytes, i) => {
+        if (bytes === null || !full.keys[i]!.startsWith(`window${KEY_SEPARATOR}`)) return bytes;
+        const st = decodeValue(bytes) as { starts: number[]; accs: unknown[]; top: unknown; ends: number[]; vers: number[] } & Record<string, unknown>;
+        const { starts, accs, top, ends, vers, topStart: _, ...rest } = st;
+        const panes = new Map(starts.map((a, k) => [a, k === starts.length - 1 ? top : accs[k]] as const).reverse());
+        converted++;
+        return encodeValue({ ...rest, panes, versions: new Map(ends.map((e, k) => [e, vers[k]!] as const)) });
+      });
+      expect(converted).toBeGreaterThan(0);
+      return { backend: { snapshot: () => ({ ...full, values }) } } as unknown as Driver;
     });
-    expect(converted).toBeGreaterThan(0);
-    const old = { backend: { snapshot: () => ({ ...full, values }) } } as unknown as Driver;
-    const restored = await Driver.make(opts, { ackers: 0 }, undefined, old);
-    const wm = first.backend.timers.currentWatermark();
-    if (wm > -Infinity) restored.backend.advanceWatermark(wm);
-    expect(restored.bolt.stats()).toEqual({ ...first.bolt.stats(), firings: { early: 0, onTime: 0, late: 0 }, lateEmitted: 0, lateDropped: 0, refused: 0 });
-    for (const e of events.slice(150)) feed(restored, e);
-    expect(canon([...first.rows(), ...restored.rows()])).toEqual(canon(whole.rows()));
-    expect(whole.rows().length).toBeGreaterThan(50);
   });
 
   it('a global window with a custom trigger on event-time timers', async () => {
