@@ -111,14 +111,14 @@ export abstract class Executor<M> {
   }
 
   /**
-   * Take this task's part of checkpoint n: its changed keyed state, then
-   * the operator state snapshotState returns; report it, then call `then`
+   * Take this task's part of checkpoint n: the operator state
+   * snapshotState returns, then its changed keyed state (with what
+   * snapshotState wrote to it); report it, then call `then`
    * (which forwards the barrier). A promise from snapshotState pauses the
    * task until it settles. A throw, a rejection or a value that cannot be
    * serialized declines the checkpoint (it is aborted and reported).
    */
   protected snapshot(n: number, then: () => void): void {
-    const keyedChanges = this.keyed.backend !== null ? this.keyed.backend.snapshot(false) : null;
     const hooks = this.hooks();
     let value: unknown;
     try {
@@ -128,6 +128,8 @@ export abstract class Executor<M> {
       then();
       return;
     }
+    // After snapshotState's synchronous part (keyed state it writes is in this checkpoint), before any input.
+    const keyedChanges = this.keyed.backend !== null ? this.keyed.backend.snapshot(false) : null;
     if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
       this.paused = true;
       this.pausedFor = n;

@@ -63,6 +63,8 @@ interface SliceState {
   /** The newest slice's start (the last of `starts`; -Infinity with none) and its accumulator. */
   topStart: number;
   top: unknown;
+  /** The bolt's checkpoint epoch when the key last went into its `touched` list (-1: not since it was restored). */
+  epoch: number;
   /** Ends of the windows fired while within lateness, ascending, and the last version emitted for each. */
   ends: number[];
   vers: number[];
@@ -144,6 +146,7 @@ function sliceStateOf(raw: unknown): SliceState {
     accs: [...panes.map((p) => p[1]), ...(newest === undefined ? [] : [undefined])],
     topStart: newest === undefined ? -Infinity : newest[0],
     top: newest?.[1],
+    epoch: -1,
     ends: versions.map((v) => v[0]),
     vers: versions.map((v) => v[1]),
     done: st.done,
@@ -233,6 +236,18 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
   private state!: KeyedStateContext;
   private timers!: TimerService;
   private kstate!: ValueState<KeyState>;
+  /**
+   * Time windows: each key's state by key, the same objects the keyed state
+   * holds. An element finds its key's state here, changes it in place and
+   * notes the key once per checkpoint (`touched`); snapshotState sets those
+   * keys' state again before the keyed state is taken. So an element costs
+   * one lookup, not a keyed-state read and write.
+   */
+  private readonly slices = new Map<string, SliceState>();
+  private touched: string[] = [];
+  private epoch = 0;
+  /** Checkpoints are on: keys are noted as touched (else nothing would ever empty the list). */
+  private checkpointing = false;
   private ackMode = false;
   private readonly pending = new Map<string, Pending>();
   private readonly s: WindowStats = emptyStats();
@@ -315,6 +330,7 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
     this.timers = context.state.timers;
     this.ackMode = typeof context.config['ackers'] === 'number' ? (context.config['ackers'] as number) >= 1 : true;
     this.kstate = context.state.value<KeyState>(WINDOW_STATE);
+    this.checkpointing = Number(context.config['checkpointIntervalMs'] ?? 0) > 0;
     this.recount();
   }
 
@@ -326,6 +342,22 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
    */
   validate(config: Readonly<Record<string, unknown>>, component?: string): void {
     validateWindowedBolt(config, this.options as WindowOptions, component);
+  }
+
+  /**
+   * Checkpoint n, before the keyed state is taken: the time-window states
+   * changed in place since the last checkpoint are set again, so the
+   * checkpoint writes them. No operator state of its own.
+   */
+  snapshotState(_n: number): undefined {
+    this.epoch++;
+    const touched = this.touched;
+    this.touched = [];
+    for (const key of touched) {
+      const st = this.slices.get(key);
+      if (st !== undefined) this.state.withKey(key, () => this.kstate.set(st));
+    }
+    return undefined;
   }
 
   /** What this task holds and did: keys, panes (accumulators), buffered elements, versions, pending acks, firings, late and refused inputs. */
@@ -584,7 +616,22 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
 
   private dropKey(): void {
     this.kstate.clear();
+    if (this.kind === Kind.Slices) this.slices.delete(this.state.currentKey!);
     this.s.keys--;
+  }
+
+  /** A time-window state changed in place: note its key for the next checkpoint. */
+  private touch(st: SliceState, key: string): void {
+    if (st.epoch === this.epoch || !this.checkpointing) return;
+    st.epoch = this.epoch;
+    this.touched.push(key);
+  }
+
+  /** The current key (E_STATE_NO_KEY, through the keyed state, when there is none). */
+  private key(): string {
+    const key = this.state.currentKey;
+    if (key === undefined) this.kstate.get();
+    return key!;
   }
 
   // --- time windows (slices) ---------------------------------------------------------
@@ -613,7 +660,8 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
 
   private addToSlices(input: Tuple, ts: number, v: IN): void {
     const W = this.watermark();
-    let st = this.kstate.get() as SliceState | undefined;
+    const key = this.key();
+    let st = this.slices.get(key);
     // Most elements of a tumbling window: the key's newest slice, whose window is open and whose firing timer is
     // set at or before its end. Nothing fires and no timer moves: only the accumulator changes.
     if (st !== undefined && this.tumbling && this.earlyN === 0) {
@@ -624,7 +672,7 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
         st.top = this.addTo(st.top, v);
         if (this.mode === Mode.Process) this.s.bufferedElements++;
         if (W > st.done) st.done = W;
-        this.kstate.set(st);
+        this.touch(st, key);
         this.hold(input, last);
         return;
       }
@@ -637,6 +685,7 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
         accs: [],
         topStart: -Infinity,
         top: undefined,
+        epoch: this.epoch,
         ends: [],
         vers: [],
         done: -Infinity,
@@ -698,7 +747,10 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
       this.armEarly(st);
       this.setFiringTimer(st, this.toTimer(next - 1));
     } else this.setFiringTimer(st, this.toTimer(lastE - 1 + this.lateness));
-    this.kstate.set(st);
+    if (fresh) {
+      this.slices.set(key, st);
+      this.kstate.set(st);
+    } else this.touch(st, key);
     if (open) this.hold(input, lastE - 1);
     else this.collector.ack(input);
   }
@@ -806,7 +858,7 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
       if (t < next) next = t;
     }
     this.setFiringTimer(st, this.toTimer(next));
-    this.kstate.set(st);
+    this.touch(st, this.key());
   }
 
   private setFiringTimerOff(st: SliceState | SessionState): void {
@@ -1047,6 +1099,11 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
   // --- timers ---------------------------------------------------------------------------
 
   onTimer(time: number, domain: TimeDomain): void {
+    if (this.kind === Kind.Slices) {
+      const st = this.slices.get(this.key());
+      if (st !== undefined) this.onSliceTimer(st, time, domain);
+      return;
+    }
     const st = this.kstate.get();
     if (this.kind === Kind.Global) {
       const t = this.trigger!;
@@ -1057,8 +1114,7 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
       return;
     }
     if (st === undefined) return;
-    if (this.kind === Kind.Slices) this.onSliceTimer(st as SliceState, time, domain);
-    else if (this.kind === Kind.Sessions) this.onSessionTimer(st as SessionState, time, domain);
+    if (this.kind === Kind.Sessions) this.onSessionTimer(st as SessionState, time, domain);
   }
 
   // --- restore ----------------------------------------------------------------------------
@@ -1073,7 +1129,10 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
         this.s.keys++;
         if (this.kind === Kind.Slices) {
           const x = sliceStateOf(st);
+          // A restored state is noted as touched at its first change (its epoch is an earlier run's).
+          x.epoch = -1;
           if (x !== st) this.kstate.set(x);
+          this.slices.set(key, x);
           this.s.panes += x.starts.length;
           this.s.versions += x.ends.length;
           for (let i = 0; i < x.starts.length; i++) this.s.bufferedElements += this.elementsOf(accOf(x, i));
