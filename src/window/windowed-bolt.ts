@@ -63,6 +63,13 @@ interface SliceState {
   /** The newest slice's start (the last of `starts`; -Infinity with none) and its accumulator. */
   topStart: number;
   top: unknown;
+  /**
+   * The newest slice's number, (topStart - off) / slice: a small integer
+   * held in the object itself, where a time (a double) is a separate boxed
+   * number, one more memory load. Meaningful only with a newest slice (a
+   * state in the bolt's map always has one).
+   */
+  topK: number;
   /** The bolt's checkpoint epoch when the key last went into its `touched` list (-1: not since it was restored). */
   epoch: number;
   /** Ends of the windows fired while within lateness, ascending, and the last version emitted for each. */
@@ -146,6 +153,7 @@ function sliceStateOf(raw: unknown): SliceState {
     accs: [...panes.map((p) => p[1]), ...(newest === undefined ? [] : [undefined])],
     topStart: newest === undefined ? -Infinity : newest[0],
     top: newest?.[1],
+    topK: 0,
     epoch: -1,
     ends: versions.map((v) => v[0]),
     vers: versions.map((v) => v[1]),
@@ -662,16 +670,18 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
     const W = this.watermark();
     const key = this.key();
     let st = this.slices.get(key);
-    // Most elements of a tumbling window: the key's newest slice, whose window is open and whose firing timer is
-    // set at or before its end. Nothing fires and no timer moves: only the accumulator changes.
+    // Most elements of a tumbling window: the key's newest slice, whose window is still open. Nothing fires and
+    // no timer moves (the key's firing timer is at or before that window's end: set so when the slice was made,
+    // and again so each time it fired), and `done` can wait for the next firing: only the accumulator changes.
+    // The test reads no time of the state (boxed doubles, each a load of its own), only small integers.
     if (st !== undefined && this.tumbling && this.earlyN === 0) {
-      const top = st.topStart;
-      const last = top + this.size - 1;
-      if (ts >= top && ts - top < this.slice && last > W && st.timer <= this.toTimer(last) && (this.earlyMs === 0 || st.early !== Infinity)) {
+      const off = st.off;
+      const k = Math.floor((ts - off) / this.slice);
+      const last = off + k * this.slice + this.size - 1;
+      if (k === st.topK && last > W && (this.earlyMs === 0 || st.early !== Infinity)) {
         if (this.overLimit(input, false)) return;
         st.top = this.addTo(st.top, v);
         if (this.mode === Mode.Process) this.s.bufferedElements++;
-        if (W > st.done) st.done = W;
         this.touch(st, key);
         this.hold(input, last);
         return;
@@ -685,6 +695,7 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
         accs: [],
         topStart: -Infinity,
         top: undefined,
+        topK: 0,
         epoch: this.epoch,
         ends: [],
         vers: [],
@@ -722,6 +733,7 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
           starts.push(a);
           st.accs.push(undefined);
           st.topStart = a;
+          st.topK = Math.round((a - st.off) / this.slice);
           st.top = this.addTo(undefined, v);
         } else {
           starts.splice(i + 1, 0, a);
@@ -1131,6 +1143,7 @@ export class WindowedBolt<IN = unknown, ACC = unknown, OUT = unknown> {
           const x = sliceStateOf(st);
           // A restored state is noted as touched at its first change (its epoch is an earlier run's).
           x.epoch = -1;
+          if (x.starts.length > 0) x.topK = Math.round((x.topStart - x.off) / this.slice);
           if (x !== st) this.kstate.set(x);
           this.slices.set(key, x);
           this.s.panes += x.starts.length;
