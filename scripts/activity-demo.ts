@@ -23,7 +23,13 @@
  * on the late topic whatever the watermark's lag), and about one record in a
  * thousand is malformed (not JSON, no userId, an unknown action, a `ts`
  * that is not a time). The record key is the eventId, so the copies of an
- * event share a partition.
+ * event share a partition. And `--late-allowed` events per hour (default
+ * 5) are late but within the allowed lateness, each a correction: from a
+ * device offline for a few minutes, in the hour's last ten minutes, for a
+ * user active in the hour's first half. They are written when the stream
+ * is 4 minutes of event time past the hour's end (CORRECTION_LEAD_MS), and
+ * only once the hour's rows of those users are in the table: `produce`
+ * waits for the topology to fire the hour (it must be running).
  *
  * What `check` expects, from the input topic alone: per partition, in
  * offset order, the watermark the topology can have reached when a record
@@ -40,10 +46,23 @@
  * at the end; a later hour may still be open (it fires once the input has
  * been idle for `idleTimeoutMs` and the watermark moves on with the clock),
  * and is compared only if it is there.
+ *
+ * Late corrections: whether an event that comes shortly after its hour's
+ * end is on time or a correction depends on the watermark when it is read,
+ * which depends on how far each partition has been read then; no rule on
+ * the input alone can tell. So the corrections `check` confirms are the
+ * `produce` events written after their hour fired (ids `<tag>-correction-<n>`):
+ * a fired hour in the table means a completed checkpoint, so every run since,
+ * a restored one too, had it fired when they came; and they came with the
+ * stream 4 minutes past the end, so by the rule above no watermark can be
+ * more than 3 minutes past it: inside the 5 minutes of lateness. Their rows
+ * must have an on-time version 1 without them and a newer late version with
+ * them, on the topic and in the table, and there must be such rows.
  */
 // squall's Kafka client first: it fixes kafkajs's read_committed filter as kafkajs loads (docs/exactly-once.md).
 import { createKafkaClient } from '../src/kafka/index.ts';
 import type { KafkaClient, ProducerRecord } from '../src/kafka/index.ts';
+import { SquallError } from '../src/index.ts';
 import { pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
 import { nanoid } from 'nanoid';
@@ -140,6 +159,14 @@ export interface StreamOptions {
   malformed?: number;
   /** When the stream's last event happened (ms). Default: now, so the stream covers the last `hours` hours and the current hour is still open. */
   endMs?: number;
+  /**
+   * Late-but-allowed events per hour that closes within the stream (default
+   * 0): each of a user active in the hour, written (by {@link writeStream})
+   * after the hour's row is in the table, so after the hour fired on time,
+   * and before the stream is past the allowed lateness: each one is a
+   * correction (see CORRECTION_LEAD_MS).
+   */
+  corrections?: number;
   seed?: number;
   /** Makes event ids unique to this stream. Default: random. */
   tag?: string;
@@ -164,13 +191,43 @@ const ACTION_WEIGHTS: readonly [Action, number][] = [
   ['share', 0.05],
 ];
 
+/**
+ * Before records[at] (the first of the hour's correction events), the writer
+ * waits until the table has the hour's row of every one of `users`: the
+ * hour fired on time, in a completed checkpoint (the sinks commit on
+ * completion), so every run from then on, a restored one too, has it fired.
+ */
+export interface Gate {
+  at: number;
+  /** The hour's start (ms). */
+  hour: number;
+  users: string[];
+}
+
 export interface GeneratedStream {
   records: ProducerRecord[];
-  /** What went in: events (first copies), duplicates, very late events, malformed records. */
-  counts: { events: number; duplicates: number; veryLate: number; malformed: number };
+  /** What went in: events (first copies, correction events included), duplicates, very late events, malformed records, correction events. */
+  counts: { events: number; duplicates: number; veryLate: number; malformed: number; corrections: number };
+  /** Where the writer waits for an hour to fire before its correction events (in order of `at`). */
+  gates: Gate[];
   startMs: number;
   endMs: number;
 }
+
+/** The event ids of correction events (late but within the allowed lateness, written after their hour fired). */
+export const CORRECTION_ID = /-correction-\d+$/;
+
+/**
+ * How far past an hour's end the stream is when the hour's correction
+ * events are written: 4 minutes of event time. Then every partition's
+ * watermark can be at most 3 minutes past the end (the largest `ts` written
+ * before, at most the end + 4 minutes, less the minute of out-of-orderness),
+ * well inside the 5 minutes of allowed lateness, and the data before has
+ * taken the watermark past the end on every partition (each partition's
+ * largest `ts` is within seconds of the stream's time), so the hour fires
+ * from the data alone.
+ */
+export const CORRECTION_LEAD_MS = 4 * 60_000;
 
 /** The records of an event stream, in the order to write them. */
 export function generate(o: StreamOptions): GeneratedStream {
@@ -194,10 +251,47 @@ export function generate(o: StreamOptions): GeneratedStream {
   while (malformedAt.size < malformedCount) malformedAt.add(Math.floor(rnd() * n));
   const records: ProducerRecord[] = [];
   const later = new Map<number, ProducerRecord[]>();
-  const counts = { events: 0, duplicates: 0, veryLate: 0, malformed: 0 };
+  const counts = { events: 0, duplicates: 0, veryLate: 0, malformed: 0, corrections: 0 };
+  const gates: Gate[] = [];
+  const perHour = o.corrections ?? 0;
+  // Users with an event in the first half of an hour: on time whatever the watermark (it cannot be near the hour's end yet).
+  const early = new Map<number, string[]>();
+  let gateHour = hourOf(startMs);
   let malformedKind = 0;
+  const pickAction = (): Action => {
+    let r = rnd();
+    for (const [a, w] of ACTION_WEIGHTS) {
+      if (r < w) return a;
+      r -= w;
+    }
+    return 'view';
+  };
   for (let i = 0; i < n; i++) {
     const base = startMs + Math.floor((i / n) * span);
+    // The stream is CORRECTION_LEAD_MS past an hour's end: that hour's correction events, once it fired.
+    if (perHour > 0 && base >= gateHour + HOUR_MS + CORRECTION_LEAD_MS) {
+      // A stream so sparse that it jumped further past the end has no room for them inside the lateness.
+      const room = base < gateHour + HOUR_MS + CORRECTION_LEAD_MS + 60_000;
+      const active = room ? [...new Set(early.get(gateHour) ?? [])] : [];
+      const users: string[] = [];
+      while (users.length < Math.min(perHour, active.length)) {
+        const u = active[Math.floor(rnd() * active.length)]!;
+        if (!users.includes(u)) users.push(u);
+      }
+      if (users.length > 0) {
+        gates.push({ at: records.length, hour: gateHour, users });
+        const end = gateHour + HOUR_MS;
+        for (const userId of users) {
+          // From a device offline for a few minutes: in the hour's last ten, arriving minutes after it ended.
+          const eventId = `${tag}-correction-${counts.corrections++}`;
+          const ts = end - 1 - Math.floor(rnd() * 10 * 60_000);
+          records.push({ key: eventId, value: JSON.stringify({ eventId, userId, action: pickAction(), ts }) });
+          counts.events++;
+        }
+      }
+      early.delete(gateHour);
+      gateHour += HOUR_MS;
+    }
     if (malformedAt.has(i)) {
       const ts = base;
       const value = [
@@ -209,24 +303,22 @@ export function generate(o: StreamOptions): GeneratedStream {
       records.push({ key: `${tag}-bad-${i}`, value });
       counts.malformed++;
     }
-    let r = rnd();
-    let action: Action = 'view';
-    for (const [a, w] of ACTION_WEIGHTS) {
-      if (r < w) {
-        action = a;
-        break;
-      }
-      r -= w;
-    }
+    const action = pickAction();
     const veryLate = i >= lateFrom && rnd() < lateF;
     // Very late: from a device offline since before the stream began, so too late for any watermark the stream
     // has produced (even one that lags far behind it); otherwise up to `disorder` after it happened.
     const ts = veryLate ? startMs - HOUR_MS - ALLOWED_LATENESS_MS - disorder - 60_000 - Math.floor(rnd() * 5 * HOUR_MS) : base - Math.floor(rnd() * disorder);
     const eventId = `${tag}-${i}`;
-    const rec: ProducerRecord = { key: eventId, value: JSON.stringify({ eventId, userId: `user-${who[i]}`, action, ts }) };
+    const userId = `user-${who[i]}`;
+    const rec: ProducerRecord = { key: eventId, value: JSON.stringify({ eventId, userId, action, ts }) };
     records.push(rec);
     counts.events++;
     if (veryLate) counts.veryLate++;
+    else if (perHour > 0 && ts - hourOf(ts) < HOUR_MS / 2 && hourOf(ts) >= gateHour) {
+      const list = early.get(hourOf(ts));
+      if (list === undefined) early.set(hourOf(ts), [userId]);
+      else list.push(userId);
+    }
     if (rnd() < dupF) {
       // Sent again by a client that retried: a few records later.
       const at = i + 1 + Math.floor(rnd() * 20);
@@ -239,17 +331,74 @@ export function generate(o: StreamOptions): GeneratedStream {
     later.delete(i);
   }
   for (const list of later.values()) records.push(...list);
-  return { records, counts, startMs, endMs };
+  return { records, counts, gates, startMs, endMs };
 }
 
-/** Write records to the input topic in batches (acks = all). */
-export async function writeRecords(t: ActivityTarget, records: readonly ProducerRecord[], batch = 1000): Promise<void> {
+export interface WriteOptions {
+  /** Records per send (default 1000). */
+  batch?: number;
+  /** Pause after each send, ms (default 0). */
+  pauseMs?: number;
+  /** How long to wait at a gate for the hour to fire (default 120000); past it, E_NOT_RUNNING. */
+  gateTimeoutMs?: number;
+  /** After each send and each gate passed. */
+  progress?: (written: number, gatesPassed: number) => void;
+  log?: (line: string) => void;
+}
+
+/**
+ * Write a generated stream to the input topic (acks = all), in order, and
+ * at each gate wait until the hour has fired (its rows are in the table)
+ * before writing its correction events: the topology must be running.
+ */
+export async function writeStream(t: ActivityTarget, s: GeneratedStream, o: WriteOptions = {}): Promise<void> {
+  const batch = o.batch ?? 1000;
   const producer = client(t).producer();
   await producer.connect();
+  const db = s.gates.length > 0 ? new pg.Client({ connectionString: t.pgUrl }) : null;
   try {
-    for (let i = 0; i < records.length; i += batch) await producer.send([{ topic: t.input, records: records.slice(i, i + batch) }]);
+    await db?.connect();
+    let i = 0;
+    for (let g = 0; g <= s.gates.length; g++) {
+      const gate = s.gates[g];
+      const end = gate?.at ?? s.records.length;
+      while (i < end) {
+        const to = Math.min(end, i + batch);
+        await producer.send([{ topic: t.input, records: s.records.slice(i, to) }]);
+        i = to;
+        o.progress?.(i, g);
+        if ((o.pauseMs ?? 0) > 0) await sleep(o.pauseMs!);
+      }
+      if (gate === undefined) break;
+      o.log?.(`waiting for hour ${new Date(gate.hour).toISOString()} to fire (${gate.users.length} rows in ${t.schema}.${t.table}) before its ${gate.users.length} late-but-allowed events`);
+      await waitForRows(db!, t, gate, o.gateTimeoutMs ?? 120_000);
+      o.progress?.(i, g + 1);
+    }
   } finally {
     await producer.disconnect();
+    await db?.end();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Until the table has the gate hour's row of every gate user (polled every 100 ms), or E_NOT_RUNNING after timeoutMs. */
+async function waitForRows(db: pg.Client, t: ActivityTarget, gate: Gate, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const q = `SELECT count(*)::int AS n FROM ${quote(t.schema)}.${quote(t.table)} WHERE hour = $1 AND user_id = ANY($2)`;
+  for (;;) {
+    const exists = await db.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [`${quote(t.schema)}.${quote(t.table)}`]);
+    if (exists.rows[0].e === true && (await db.query(q, [new Date(gate.hour), gate.users])).rows[0].n === gate.users.length) return;
+    if (Date.now() > deadline) {
+      throw new SquallError({
+        code: 'E_NOT_RUNNING',
+        message:
+          `hour ${new Date(gate.hour).toISOString()} has not fired after ${timeoutMs} ms (no row for ${gate.users.join(', ')} in ${t.schema}.${t.table}): ` +
+          'is topologies/user-activity.ts running on this input? Its late-but-allowed events must come after the hour fired (produce --late-allowed 0 writes none)',
+        details: { hour: gate.hour, users: gate.users, timeoutMs },
+      });
+    }
+    await sleep(100);
   }
 }
 
@@ -316,9 +465,15 @@ export interface CheckOptions {
 export interface CheckReport {
   /** Empty when the table and the output topic hold the true counts, and the late and dead-letter topics what they should. */
   mismatches: string[];
-  input: { records: number; events: number; duplicates: number; malformed: number; tooLate: number; counted: number };
+  input: { records: number; events: number; duplicates: number; malformed: number; tooLate: number; counted: number; corrections: number };
   hours: { mustHaveFired: number; open: number; inTable: number; onOutput: number };
   output: { records: number; late: number; dlq: number; lateCorrections: number };
+  /**
+   * The rows of correction events (late but allowed, written after their
+   * hour fired): how many, and how many were confirmed (an on-time version 1
+   * without them, a newer late version with them, the table at that version).
+   */
+  corrections: { rows: number; confirmed: number };
 }
 
 const key = (user: string, start: number) => `${user} ${new Date(start).toISOString()}`;
@@ -339,7 +494,9 @@ export async function check(t: ActivityTarget, o: CheckOptions = {}): Promise<Ch
   const expectDlq = new Map<string, 'json' | 'event'>();
   const seen = new Set<string>();
   const maxTs = new Map<number, number>();
-  const stats = { records: input.length, events: 0, duplicates: 0, malformed: 0, tooLate: 0, counted: 0 };
+  const stats = { records: input.length, events: 0, duplicates: 0, malformed: 0, tooLate: 0, counted: 0, corrections: 0 };
+  /** Per (user, hour): the correction events counted in it. */
+  const correctionRows = new Map<string, number>();
   for (const r of input) {
     const source = `${t.input}/${r.partition}/${r.offset}`;
     let value: unknown;
@@ -367,13 +524,17 @@ export async function check(t: ActivityTarget, o: CheckOptions = {}): Promise<Ch
     seen.add(e.eventId);
     stats.events++;
     const start = hourOf(e.ts);
+    const correction = CORRECTION_ID.test(e.eventId);
+    if (correction) stats.corrections++;
     if (start + HOUR_MS - 1 + ALLOWED_LATENESS_MS <= bound) {
+      if (correction) mismatches.push(`input: correction event ${e.eventId} (${source}) is too late by the rule; it should have been written inside the lateness`);
       expectLate.add(e.eventId);
       stats.tooLate++;
       continue;
     }
     stats.counted++;
     const k = key(e.userId, start);
+    if (correction) correctionRows.set(k, (correctionRows.get(k) ?? 0) + 1);
     let row = truth.get(k);
     if (row === undefined) truth.set(k, (row = { user: e.userId, start, counts: { likes: 0, comments: 0, shares: 0, views: 0, total: 0 } }));
     const col = ({ like: 'likes', comment: 'comments', share: 'shares', view: 'views' } as const)[e.action];
@@ -446,6 +607,32 @@ export async function check(t: ActivityTarget, o: CheckOptions = {}): Promise<Ch
       if (out.end !== out.start + HOUR_MS) mismatches.push(`output: ${k} ends at ${out.end}, not an hour after its start`);
     }
   }
+  // Late corrections. A correction event was written once its hour's row was
+  // in the table: the hour had fired on time in a completed checkpoint, so
+  // every run since (a restored one too) had it fired when the event came,
+  // and the event was inside the lateness (the rule above). So its row must
+  // have an on-time version 1 without it, a later 'late' version with it
+  // (the newest is compared with the true counts above), and the table at
+  // that version. And there must be such rows: without them nothing here
+  // shows that late corrections reach the table and the topic.
+  let confirmed = 0;
+  for (const [k, n] of correctionRows) {
+    const row = truth.get(k)!;
+    const vs = versions.get(k);
+    const first = vs?.get(1);
+    const out = newest.get(k);
+    const inTable = table.get(k);
+    const before = mismatches.length;
+    if (first === undefined || first.kind !== 'on-time') mismatches.push(`correction: ${k} has no on-time version 1 on the output (${first === undefined ? 'none' : first.kind})`);
+    else if (first.total > row.counts.total - n) mismatches.push(`correction: ${k}'s on-time version 1 has total ${first.total}, but ${n} of its ${row.counts.total} events came after it fired`);
+    if (out === undefined || out.version < 2 || out.kind !== 'late') mismatches.push(`correction: ${k}'s newest version on the output is ${out === undefined ? 'missing' : `${out.version} (${out.kind})`}; the late events must have made a late version above 1`);
+    if (inTable === undefined || inTable.version < 2) mismatches.push(`correction: ${k} is ${inTable === undefined ? 'missing' : `version ${inTable.version}`} in the table; the late events must have made a version above 1`);
+    if (mismatches.length === before) confirmed++;
+  }
+  if (correctionRows.size === 0 && mustHaveFired > 0) {
+    mismatches.push('correction: the input has no late-but-allowed event of a closed hour, so nothing shows late corrections reach the table and the topic (produce writes them unless --late-allowed 0)');
+  }
+
   for (const k of table.keys()) if (!truth.has(k)) mismatches.push(`table: ${k} has no event that counts for it`);
   for (const k of newest.keys()) if (!truth.has(k)) mismatches.push(`output: ${k} has no event that counts for it`);
 
@@ -482,6 +669,7 @@ export async function check(t: ActivityTarget, o: CheckOptions = {}): Promise<Ch
     input: stats,
     hours: { mustHaveFired, open, inTable: table.size, onOutput: newest.size },
     output: { records: outRecords.length, late: lateRecords.length, dlq: dlqRecords.length, lateCorrections },
+    corrections: { rows: correctionRows.size, confirmed },
   };
 }
 
@@ -490,9 +678,11 @@ export async function check(t: ActivityTarget, o: CheckOptions = {}): Promise<Ch
 const USAGE = `usage: npm run activity:demo -- <command>
   setup [--partitions P]      create the input and output topics (P partitions, default 4), the late and
                               dead-letter topics, and the table
-  produce N [--users U] [--duplicates f] [--late f] [--disorder-ms d] [--hours h] [--seed s]
+  produce N [--users U] [--duplicates f] [--late f] [--late-allowed k] [--disorder-ms d] [--hours h] [--seed s]
                               write N events (default users 1000, duplicates 0.02, late 0.005,
-                              disorder 120000 ms, over the last 4 hours)
+                              disorder 120000 ms, over the last 4 hours), and k late-but-allowed
+                              events per closed hour (default 5), each once its hour fired: the
+                              topology must be running
   check                       compare the table and the output topic with the true counts from the input;
                               exit code 1 on any mismatch`;
 
@@ -515,7 +705,7 @@ function options(args: string[]): { positional: string[]; flags: Map<string, num
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const { positional, flags } = options(rest);
-  const allowed: Record<string, string[]> = { setup: ['partitions'], produce: ['users', 'duplicates', 'late', 'disorder-ms', 'hours', 'seed'], check: ['max-out-of-orderness-ms'] };
+  const allowed: Record<string, string[]> = { setup: ['partitions'], produce: ['users', 'duplicates', 'late', 'late-allowed', 'disorder-ms', 'hours', 'seed'], check: ['max-out-of-orderness-ms'] };
   if (command === undefined || allowed[command] === undefined) {
     console.error(USAGE);
     return 2;
@@ -531,6 +721,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'produce') {
     const n = Number(positional[0] ?? 20_000);
     if (!Number.isInteger(n) || n < 1) throw new Error(`N is '${positional[0]}'; it must be a whole number of events`);
+    const lateAllowed = flags.get('late-allowed') ?? 5;
+    if (!Number.isInteger(lateAllowed)) throw new Error(`--late-allowed needs a whole number of events per hour, not ${lateAllowed}`);
     const s = generate({
       events: n,
       ...(flags.has('users') ? { users: flags.get('users')! } : {}),
@@ -538,13 +730,14 @@ async function main(argv: string[]): Promise<number> {
       ...(flags.has('late') ? { late: flags.get('late')! } : {}),
       ...(flags.has('disorder-ms') ? { disorderMs: flags.get('disorder-ms')! } : {}),
       ...(flags.has('hours') ? { hours: flags.get('hours')! } : {}),
+      corrections: lateAllowed,
       seed: flags.get('seed') ?? Date.now() % 1_000_000,
     });
-    await writeRecords(t, s.records);
+    await writeStream(t, s, { log: (line) => console.log(line) });
     const c = s.counts;
     console.log(
       `wrote ${s.records.length} records to ${t.input}: ${c.events} events from ${new Date(s.startMs).toISOString()} to ${new Date(s.endMs).toISOString()}, ` +
-        `${c.duplicates} sent twice, ${c.veryLate} very late, ${c.malformed} malformed`,
+        `${c.duplicates} sent twice, ${c.veryLate} very late, ${c.corrections} late but allowed (after their hour fired), ${c.malformed} malformed`,
     );
     if ((flags.get('disorder-ms') ?? 0) >= ALLOWED_LATENESS_MS) console.log(`note: a disorder of ${flags.get('disorder-ms')} ms or more can make events too late`);
     return 0;
@@ -554,6 +747,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(`input ${t.input}: ${i.records} records: ${i.events} events (${i.counted} to count, ${i.tooLate} too late), ${i.duplicates} duplicates, ${i.malformed} malformed`);
   console.log(`hours (user x hour): ${r.hours.mustHaveFired} closed by the watermark, ${r.hours.open} still open; ${r.hours.inTable} rows in ${t.schema}.${t.table}, ${r.hours.onOutput} on ${t.output}`);
   console.log(`${t.output}: ${r.output.records} rows (${r.output.lateCorrections} late corrections); ${t.late}: ${r.output.late} events; ${t.dlq}: ${r.output.dlq} records`);
+  console.log(`late but allowed: ${i.corrections} events in ${r.corrections.rows} rows, ${r.corrections.confirmed} confirmed as corrections (on time without them, then a late version with them)`);
   for (const m of r.mismatches.slice(0, 50)) console.log(`MISMATCH ${m}`);
   if (r.mismatches.length > 50) console.log(`... and ${r.mismatches.length - 50} more mismatches`);
   console.log(r.mismatches.length === 0 ? 'OK: the table and the output topic hold the true counts' : `${r.mismatches.length} mismatches`);
