@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BasicBolt, SimulatedClock, TopologyBuilder, submit } from '../../src/index.ts';
 import type { OutputDeclarer, SpoutOutputCollector, TimeDomain, TopologyContext, Tuple, ValueState } from '../../src/index.ts';
 import { KafkaSpout, createKafkaClient, jsonRecords } from '../../src/kafka/index.ts';
-import type { KafkaEventTimeStats, KafkaSpoutOptions, KafkaSpoutPosition, ProducerRecord } from '../../src/kafka/index.ts';
+import type { KafkaEventTimeOptions, KafkaEventTimeStats, KafkaSpoutOptions, KafkaSpoutPosition, ProducerRecord } from '../../src/kafka/index.ts';
 import type { RestoredState } from '../../src/state/index.ts';
 import { testContext } from '../../src/testing/index.ts';
 import { until } from '../helpers.ts';
@@ -231,39 +231,53 @@ class Emits implements SpoutOutputCollector {
   }
 }
 
-describe('KafkaSpout per-partition watermarks in checkpoints, against a real broker', () => {
-  const kafka = useKafka();
+/** The spouts a describe's tests open, closed after each test. */
+function closedAfterEach(): KafkaSpout[] {
   const open: KafkaSpout[] = [];
-
   afterEach(async () => {
     await Promise.all(open.splice(0).map((s) => s.close().catch(() => undefined)));
   });
+  return open;
+}
+
+/** A new topic of `partitions` partitions holding one JSON record {"ts": t} per [partition, t] given, in that order. */
+async function tsTopic(kafka: ReturnType<typeof useKafka>, name: string, partitions: number, entries: Iterable<readonly [number, number]>): Promise<string> {
+  const topic = await kafka.createTopic(name, partitions);
+  const records: ProducerRecord[] = [];
+  for (const [partition, ts] of entries) records.push({ partition, key: null, value: JSON.stringify({ ts }) });
+  await kafka.produce(topic, records);
+  return topic;
+}
+
+/** Spout options of these tests: quick group timings, JSON values, event time from the value's `ts`. */
+function tsSpoutOptions(kafka: ReturnType<typeof useKafka>, topic: string, groupId: string, eventTime: Omit<KafkaEventTimeOptions, 'timestamp'>): KafkaSpoutOptions {
+  return {
+    brokers: kafka.brokers,
+    client: kafka.clientOptions(),
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 500,
+    topics: [topic],
+    groupId,
+    deserializer: jsonRecords,
+    eventTime: { timestamp: (_r, v) => (v[1] as { ts: number }).ts, ...eventTime },
+  };
+}
+
+describe('KafkaSpout per-partition watermarks in checkpoints, against a real broker', () => {
+  const kafka = useKafka();
+  const open = closedAfterEach();
 
   /** 30 records on each of 3 partitions; partition p's event times are p * apart + 10 i, in order. */
-  async function input(apart = 1000): Promise<string> {
-    const topic = await kafka.createTopic('et-pos', 3);
-    const records: ProducerRecord[] = [];
-    for (let p = 0; p < 3; p++) for (let i = 0; i < 30; i++) records.push({ partition: p, key: null, value: JSON.stringify({ ts: p * apart + i * 10 }) });
-    await kafka.produce(topic, records);
-    return topic;
+  function input(apart = 1000): Promise<string> {
+    const entries: [number, number][] = [];
+    for (let p = 0; p < 3; p++) for (let i = 0; i < 30; i++) entries.push([p, p * apart + i * 10]);
+    return tsTopic(kafka, 'et-pos', 3, entries);
   }
 
   async function spout(topic: string, groupId: string, restore?: RestoredState, waitForAll = true, o: { restoreHoldMs?: number; taskId?: number; componentTasks?: number[] } = {}) {
-    const s = new KafkaSpout({
-      brokers: kafka.brokers,
-      client: kafka.clientOptions(),
-      sessionTimeoutMs: 6000,
-      heartbeatIntervalMs: 500,
-      topics: [topic],
-      groupId,
-      deserializer: jsonRecords,
-      eventTime: {
-        timestamp: (_r, v) => (v[1] as { ts: number }).ts,
-        maxOutOfOrdernessMs: 5,
-        intervalMs: 10,
-        ...(o.restoreHoldMs !== undefined ? { restoreHoldMs: o.restoreHoldMs } : {}),
-      },
-    });
+    const s = new KafkaSpout(
+      tsSpoutOptions(kafka, topic, groupId, { maxOutOfOrdernessMs: 5, intervalMs: 10, ...(o.restoreHoldMs !== undefined ? { restoreHoldMs: o.restoreHoldMs } : {}) }),
+    );
     open.push(s);
     if (restore !== undefined) s.restoreState(restore);
     const emits = new Emits();
@@ -444,33 +458,18 @@ function watermarksAfter(records: readonly { partition: number; ts: number }[], 
 
 describe('KafkaSpout watermarks while it reads a backlog, against a real broker', () => {
   const kafka = useKafka();
-  const open: KafkaSpout[] = [];
-
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((s) => s.close().catch(() => undefined)));
-  });
+  const open = closedAfterEach();
 
   /** n records on each of `partitions` partitions, in order of event time within each, the partitions interleaved in time. */
-  async function backlog(partitions: number, n: number): Promise<string> {
-    const topic = await kafka.createTopic('et-backlog', partitions);
-    const records: ProducerRecord[] = [];
-    for (let i = 0; i < n; i++) for (let p = 0; p < partitions; p++) records.push({ partition: p, key: null, value: JSON.stringify({ ts: BASE + i * 10 + p }) });
-    await kafka.produce(topic, records);
-    return topic;
+  function backlog(partitions: number, n: number): Promise<string> {
+    const entries: [number, number][] = [];
+    for (let i = 0; i < n; i++) for (let p = 0; p < partitions; p++) entries.push([p, BASE + i * 10 + p]);
+    return tsTopic(kafka, 'et-backlog', partitions, entries);
   }
 
   it('works the watermark out after every intervalRecords records, on the tuple path: on a clock that never moves, each one follows the data to the record', async () => {
     const topic = await backlog(3, 2000);
-    const s = new KafkaSpout({
-      brokers: kafka.brokers,
-      client: kafka.clientOptions(),
-      sessionTimeoutMs: 6000,
-      heartbeatIntervalMs: 500,
-      topics: [topic],
-      groupId: `g-${uid()}`,
-      deserializer: jsonRecords,
-      eventTime: { timestamp: (_r, v) => (v[1] as { ts: number }).ts, maxOutOfOrdernessMs: 50, intervalRecords: 250 },
-    });
+    const s = new KafkaSpout(tsSpoutOptions(kafka, topic, `g-${uid()}`, { maxOutOfOrdernessMs: 50, intervalRecords: 250 }));
     open.push(s);
     const emits = new Emits();
     // The clock never moves: the intervalMs timer never fires, every watermark comes from the records.
