@@ -68,6 +68,7 @@ import kafkajs from 'kafkajs';
 import { nanoid } from 'nanoid';
 import pg from 'pg';
 import { kafkaSecurityFromEnv } from '../topologies/kafka-word-count.ts';
+import { mulberry32 } from '../topologies/corpus.ts';
 import { zipfKeys } from '../topologies/windowed-count.ts';
 import { ALLOWED_LATENESS_MS, defaults, eventTimeOf, HOUR_MS, hourOf, parseEvent, TABLE_COLUMNS, TABLE_KEY, TABLE_TYPES } from '../topologies/user-activity.ts';
 import type { Action, HourlyCounts, HourlyRecord } from '../topologies/user-activity.ts';
@@ -172,18 +173,6 @@ export interface StreamOptions {
   tag?: string;
 }
 
-/** A small seeded generator (mulberry32): the same seed, the same stream. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ACTION_WEIGHTS: readonly [Action, number][] = [
   ['view', 0.6],
   ['like', 0.25],
@@ -241,7 +230,7 @@ export function generate(o: StreamOptions): GeneratedStream {
   const span = hours * HOUR_MS;
   const endMs = o.endMs ?? Date.now();
   const startMs = endMs - span;
-  const rnd = random(o.seed ?? 1);
+  const rnd = mulberry32(o.seed ?? 1);
   const tag = o.tag ?? nanoid(6).replace(/[^A-Za-z0-9]/g, 'x');
   const who = zipfKeys(users, Math.max(n, 1), (o.seed ?? 1) * 7919 + 1);
   // Very late events only once the stream is under way, so every partition has a watermark by then.

@@ -8,6 +8,7 @@ import { KeyedStateBackend } from '../../src/state/index.ts';
 import { prepareBolt, RecordingCollector, SimulatedClock, testTuple } from '../../src/testing/index.ts';
 import type { Tuple } from '../../src/index.ts';
 import { WindowedBolt } from '../../src/window/index.ts';
+import { mulberry32 } from '../../topologies/corpus.ts';
 import type { WindowOptions } from '../../src/window/index.ts';
 
 export const FIELDS = ['key', 'ts', 'v'] as const;
@@ -113,14 +114,5 @@ export function canon(rows: readonly Row[]): string[] {
   return rows.map((r) => JSON.stringify([r.key, r.start, r.end, r.kind, r.version, r.result])).sort();
 }
 
-/** A small seeded generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator: mulberry32, as the corpus uses. */
+export const rng = mulberry32;
