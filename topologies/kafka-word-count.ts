@@ -56,8 +56,9 @@
  * See {@link kafkaSecurityFromEnv}.
  */
 import { BasicBolt, SquallError, TopologyBuilder } from '../src/index.ts';
-import type { BasicOutputCollector, Bolt, OutputCollector, OutputDeclarer, RestoredState, Spout, SpoutOutputCollector, TopologyContext, Tuple, ValueState } from '../src/index.ts';
+import type { BasicOutputCollector, OutputDeclarer, TopologyContext, Tuple, ValueState } from '../src/index.ts';
 import { KafkaBolt, KafkaSpout, stringRecords } from '../src/kafka/index.ts';
+import { BoltMadeInPrepare, SpoutMadeInOpen } from './made-later.ts';
 import type { KafkaClientOptions } from '../src/kafka/index.ts';
 
 const env = process.env;
@@ -137,49 +138,12 @@ function topicsFrom(context: TopologyContext, key: 'input' | 'output', ignored: 
  * rather than the spout itself because the topic is only known in open(),
  * where the config (with the CLI's --set) is.
  */
-export class SentenceSpout implements Spout {
-  private inner: KafkaSpout | undefined;
-  private restored: RestoredState | undefined;
-
+export class SentenceSpout extends SpoutMadeInOpen<KafkaSpout> {
   declareOutputFields(d: OutputDeclarer): void {
     d.declare(stringRecords.fields);
   }
-  /** Checkpoint mode: the restore comes before open(), where the KafkaSpout is made; it gets it then. */
-  restoreState(state: RestoredState): void {
-    this.restored = state;
-  }
-  async open(context: TopologyContext, collector: SpoutOutputCollector): Promise<void> {
-    const topics = topicsFrom(context, 'input', 'kafka.topics');
-    this.inner = new KafkaSpout({ topics, client: kafkaSecurityFromEnv() });
-    if (this.restored !== undefined) this.inner.restoreState(this.restored);
-    await this.inner.open(context, collector);
-  }
-  snapshotState(checkpointId: number): unknown {
-    return this.inner!.snapshotState(checkpointId);
-  }
-  notifyCheckpointComplete(checkpointId: number): Promise<void> {
-    return this.inner!.notifyCheckpointComplete(checkpointId);
-  }
-  notifyCheckpointAborted(checkpointId: number): void {
-    this.inner!.notifyCheckpointAborted(checkpointId);
-  }
-  lag(): number {
-    return this.inner?.lag() ?? 0;
-  }
-  nextTuple(): void {
-    this.inner!.nextTuple();
-  }
-  ack(msgId: unknown): void {
-    this.inner!.ack(msgId);
-  }
-  fail(msgId: unknown): void {
-    this.inner!.fail(msgId);
-  }
-  deactivate(): void {
-    this.inner?.deactivate();
-  }
-  async close(): Promise<void> {
-    await this.inner?.close();
+  protected make(context: TopologyContext): KafkaSpout {
+    return new KafkaSpout({ topics: topicsFrom(context, 'input', 'kafka.topics'), client: kafkaSecurityFromEnv() });
   }
 }
 
@@ -233,29 +197,12 @@ export class CountBolt extends BasicBolt {
 }
 
 /** The KafkaBolt, writing to config `output`: key = word, value = count, headers `src`, `src-topic` and `run`. */
-export class CountSink implements Bolt {
-  private inner: KafkaBolt | undefined;
-  private restored: RestoredState | undefined;
-
-  declareOutputFields(_d: OutputDeclarer): void {}
-  /** Transactional mode: the restore (the write-ahead log of pending transactions) reaches the KafkaBolt before its prepare(). */
-  restoreState(state: RestoredState): void {
-    this.restored = state;
-  }
-  snapshotState(checkpointId: number): unknown {
-    return this.inner!.snapshotState(checkpointId);
-  }
-  notifyCheckpointComplete(checkpointId: number): Promise<void> | undefined {
-    return this.inner!.notifyCheckpointComplete(checkpointId);
-  }
-  notifyCheckpointAborted(checkpointId: number): Promise<void> | undefined {
-    return this.inner!.notifyCheckpointAborted(checkpointId);
-  }
-  async prepare(context: TopologyContext, collector: OutputCollector): Promise<void> {
+export class CountSink extends BoltMadeInPrepare<KafkaBolt> {
+  protected make(context: TopologyContext): KafkaBolt {
     const [topic] = topicsFrom(context, 'output', 'kafka.topic');
     const run = context.runId;
     const idPrefix = context.config['transactional.idPrefix'];
-    this.inner = new KafkaBolt({
+    return new KafkaBolt({
       topic: topic!,
       client: kafkaSecurityFromEnv(),
       ...(typeof idPrefix === 'string' && idPrefix !== '' ? { transactional: { idPrefix } } : {}),
@@ -265,14 +212,6 @@ export class CountSink implements Bolt {
         headers: { src: t.getString('src'), 'src-topic': t.getString('topic'), run },
       }),
     });
-    if (this.restored !== undefined) this.inner.restoreState(this.restored);
-    await this.inner.prepare(context, collector);
-  }
-  execute(input: Tuple): void {
-    this.inner!.execute(input);
-  }
-  async cleanup(): Promise<void> {
-    await this.inner?.cleanup();
   }
 }
 

@@ -54,11 +54,12 @@
  * come from the environment as for topologies/kafka-word-count.ts.
  */
 import { BasicBolt, PostgresUpsertSink, SquallError, TopologyBuilder, tumbling, WindowedBolt } from '../src/index.ts';
-import type { BasicOutputCollector, Bolt, OutputCollector, OutputDeclarer, RestoredState, Spout, SpoutOutputCollector, TopologyContext, Tuple, ValueState, WindowAggregate } from '../src/index.ts';
+import type { BasicOutputCollector, OutputDeclarer, TopologyContext, Tuple, ValueState, WindowAggregate } from '../src/index.ts';
 import type { BoltFactory } from '../src/topology/index.ts';
 import { jsonRecords, KafkaBolt, KafkaSpout } from '../src/kafka/index.ts';
 import type { KafkaSpoutStats } from '../src/kafka/index.ts';
 import { kafkaSecurityFromEnv } from './kafka-word-count.ts';
+import { BoltMadeInPrepare, SpoutMadeInOpen } from './made-later.ts';
 
 const env = process.env;
 
@@ -214,19 +215,13 @@ function idPrefix(context: TopologyContext): string {
  * KafkaSpout itself holds the watermark for the partitions the group has
  * not given back yet (`eventTime.restoreHoldMs`, docs/kafka.md).
  */
-export class EventSpout implements Spout {
-  private inner: KafkaSpout | undefined;
-  private restored: RestoredState | undefined;
-
+export class EventSpout extends SpoutMadeInOpen<KafkaSpout> {
   declareOutputFields(d: OutputDeclarer): void {
     d.declare(jsonRecords.fields);
   }
-  restoreState(state: RestoredState): void {
-    this.restored = state;
-  }
-  async open(context: TopologyContext, collector: SpoutOutputCollector): Promise<void> {
+  protected make(context: TopologyContext): KafkaSpout {
     const hold = context.config['activity.restoreHoldMs'];
-    this.inner = new KafkaSpout({
+    return new KafkaSpout({
       topics: [topic(context, 'input')],
       deserializer: jsonRecords,
       deadLetterTopic: topic(context, 'dlq'),
@@ -238,38 +233,9 @@ export class EventSpout implements Spout {
         ...(hold !== undefined ? { restoreHoldMs: ms(context, 'activity.restoreHoldMs', 0) } : {}),
       },
     });
-    if (this.restored !== undefined) this.inner.restoreState(this.restored);
-    await this.inner.open(context, collector);
-  }
-  snapshotState(checkpointId: number): unknown {
-    return this.inner!.snapshotState(checkpointId);
-  }
-  notifyCheckpointComplete(checkpointId: number): Promise<void> {
-    return this.inner!.notifyCheckpointComplete(checkpointId);
-  }
-  notifyCheckpointAborted(checkpointId: number): void {
-    this.inner!.notifyCheckpointAborted(checkpointId);
   }
   stats(): KafkaSpoutStats | undefined {
     return this.inner?.stats();
-  }
-  lag(): number {
-    return this.inner?.lag() ?? 0;
-  }
-  nextTuple(): void {
-    this.inner!.nextTuple();
-  }
-  ack(msgId: unknown): void {
-    this.inner!.ack(msgId);
-  }
-  fail(msgId: unknown): void {
-    this.inner!.fail(msgId);
-  }
-  deactivate(): void {
-    this.inner?.deactivate();
-  }
-  async close(): Promise<void> {
-    await this.inner?.close();
   }
 }
 
@@ -362,15 +328,9 @@ export function recordOf(t: Tuple): HourlyRecord {
 }
 
 /** The hourly rows into PostgreSQL, made in prepare() from config `pg.*`. */
-export class TableSink implements Bolt {
-  private inner: PostgresUpsertSink | undefined;
-  private restored: RestoredState | undefined;
-  declareOutputFields(_d: OutputDeclarer): void {}
-  restoreState(state: RestoredState): void {
-    this.restored = state;
-  }
-  async prepare(context: TopologyContext, collector: OutputCollector): Promise<void> {
-    this.inner = new PostgresUpsertSink({
+export class TableSink extends BoltMadeInPrepare<PostgresUpsertSink> {
+  protected make(context: TopologyContext): PostgresUpsertSink {
+    return new PostgresUpsertSink({
       connection: str(context, 'pg.url'),
       schema: str(context, 'pg.schema'),
       table: str(context, 'pg.table'),
@@ -379,62 +339,24 @@ export class TableSink implements Bolt {
       createTable: TABLE_TYPES,
       row: rowOf,
     });
-    if (this.restored !== undefined) this.inner.restoreState(this.restored);
-    await this.inner.prepare(context, collector);
-  }
-  snapshotState(checkpointId: number): unknown {
-    return this.inner!.snapshotState(checkpointId);
-  }
-  notifyCheckpointComplete(checkpointId: number): Promise<void> {
-    return this.inner!.notifyCheckpointComplete(checkpointId);
-  }
-  notifyCheckpointAborted(checkpointId: number): void {
-    this.inner!.notifyCheckpointAborted(checkpointId);
-  }
-  execute(input: Tuple): void {
-    this.inner!.execute(input);
-  }
-  async cleanup(): Promise<void> {
-    await this.inner?.cleanup();
   }
 }
 
 /** A transactional KafkaBolt to the topic of config `key`, made in prepare(). */
-export class TopicSink implements Bolt {
-  private inner: KafkaBolt | undefined;
-  private restored: RestoredState | undefined;
+export class TopicSink extends BoltMadeInPrepare<KafkaBolt> {
   constructor(
     private readonly key: 'output' | 'late' | 'dlq',
     private readonly map: (t: Tuple) => { key: string | null; value: string; headers?: Record<string, string> },
-  ) {}
-  declareOutputFields(_d: OutputDeclarer): void {}
-  restoreState(state: RestoredState): void {
-    this.restored = state;
+  ) {
+    super();
   }
-  async prepare(context: TopologyContext, collector: OutputCollector): Promise<void> {
-    this.inner = new KafkaBolt({
+  protected make(context: TopologyContext): KafkaBolt {
+    return new KafkaBolt({
       topic: topic(context, this.key),
       client: kafkaSecurityFromEnv(),
       transactional: { idPrefix: idPrefix(context) },
       map: this.map,
     });
-    if (this.restored !== undefined) this.inner.restoreState(this.restored);
-    await this.inner.prepare(context, collector);
-  }
-  snapshotState(checkpointId: number): unknown {
-    return this.inner!.snapshotState(checkpointId);
-  }
-  notifyCheckpointComplete(checkpointId: number): Promise<void> | undefined {
-    return this.inner!.notifyCheckpointComplete(checkpointId);
-  }
-  notifyCheckpointAborted(checkpointId: number): Promise<void> | undefined {
-    return this.inner!.notifyCheckpointAborted(checkpointId);
-  }
-  execute(input: Tuple): void {
-    this.inner!.execute(input);
-  }
-  async cleanup(): Promise<void> {
-    await this.inner?.cleanup();
   }
 }
 
